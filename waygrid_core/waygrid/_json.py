@@ -1,0 +1,161 @@
+"""Strict JSON reading like the server's parser: duplicate keys rejected, any nesting depth."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import SpecDecodeError
+
+__all__ = ["loads_strict"]
+
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_CONSTANTS: dict[str, object] = {"true": True, "false": False, "null": None}
+_scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return result
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """Parse JSON the way the Waygrid server does, raising `SpecDecodeError` at ``$``.
+
+    Duplicate object keys, ``NaN``/``Infinity`` and trailing garbage are errors. Documents nested
+    deeper than Python's recursion limit are parsed by an iterative fallback, so no input ever
+    raises `RecursionError`.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SpecDecodeError(
+                "$", f"invalid JSON: not UTF-8 ({exc.reason})", stage="json"
+            ) from None
+    if not text.strip():
+        raise SpecDecodeError("$", "invalid JSON: empty body", stage="json")
+    try:
+        return json.loads(
+            text, object_pairs_hook=_pairs_without_duplicates, parse_constant=_reject_constant
+        )
+    except _DuplicateKeyError as exc:
+        raise SpecDecodeError(
+            "$", f"invalid JSON: duplicate key {exc.key!r}", stage="json"
+        ) from None
+    except RecursionError:
+        return _loads_iterative(text)
+    except ValueError as exc:
+        raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
+
+
+def _fail(text: str, pos: int, what: str) -> SpecDecodeError:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - text.rfind("\n", 0, pos)
+    return SpecDecodeError("$", f"invalid JSON: {what}: line {line} column {column} (char {pos})")
+
+
+def _loads_iterative(text: str) -> Any:
+    """A small JSON parser with an explicit stack, for documents too deep for `json.loads`."""
+    # Each open container is [container, pending_key]; values attach to the top one.
+    stack: list[list[Any]] = []
+    pos = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
+    result: Any = None
+    done = False
+    while True:
+        if pos >= len(text):
+            raise _fail(text, pos, "unexpected end of document")
+        char = text[pos]
+        value: Any
+        is_value = True
+        if char == "{" or char == "[":
+            stack.append([{} if char == "{" else [], None, set()])
+            pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+            closer = "}" if char == "{" else "]"
+            if pos < len(text) and text[pos] == closer:
+                pos += 1
+                value = stack.pop()[0]
+            else:
+                if char == "{":
+                    pos = _read_key(text, pos, stack[-1])
+                continue
+        elif char == '"':
+            value, pos = _scanstring(text, pos + 1, True)
+        elif char in "-0123456789":
+            match = _NUMBER.match(text, pos)
+            if match is None:
+                raise _fail(text, pos, "invalid number")
+            literal = match.group(0)
+            value = float(literal) if match.group(1) or match.group(2) else int(literal)
+            pos = match.end()
+        else:
+            for word, constant in _CONSTANTS.items():
+                if text.startswith(word, pos):
+                    value = constant
+                    pos += len(word)
+                    break
+            else:
+                is_value = False
+        if not is_value:
+            raise _fail(text, pos, "expecting value")
+        # Attach the value and close every container that ends here.
+        while True:
+            if not stack:
+                result, done = value, True
+                break
+            frame = stack[-1]
+            container = frame[0]
+            if isinstance(container, dict):
+                container[frame[1]] = value
+            else:
+                container.append(value)
+            pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+            closer = "}" if isinstance(container, dict) else "]"
+            if pos < len(text) and text[pos] == ",":
+                pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+                if isinstance(container, dict):
+                    pos = _read_key(text, pos, frame)
+                break
+            if pos < len(text) and text[pos] == closer:
+                pos += 1
+                value = stack.pop()[0]
+                continue
+            raise _fail(text, pos, f"expecting ',' or '{closer}'")
+        if done:
+            break
+    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    if pos != len(text):
+        raise _fail(text, pos, "extra data")
+    return result
+
+
+def _read_key(text: str, pos: int, frame: list[Any]) -> int:
+    if pos >= len(text) or text[pos] != '"':
+        raise _fail(text, pos, "expecting property name enclosed in double quotes")
+    key, pos = _scanstring(text, pos + 1, True)
+    if key in frame[2]:
+        raise SpecDecodeError("$", f"invalid JSON: duplicate key {key!r}", stage="json")
+    frame[2].add(key)
+    frame[1] = key
+    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    if pos >= len(text) or text[pos] != ":":
+        raise _fail(text, pos, "expecting ':' delimiter")
+    return _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]

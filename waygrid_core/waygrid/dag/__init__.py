@@ -1,0 +1,15 @@
+"""Compilation as the server does it: node ids, edges, dagHash, validation, Mermaid."""
+
+from ._compiler import MAX_DEPTH, CompiledDag, CompiledEdge, CompiledNode, compile_spec
+from ._mermaid import to_mermaid
+from ._validate import validate_spec
+
+__all__ = [
+    "MAX_DEPTH",
+    "CompiledDag",
+    "CompiledEdge",
+    "CompiledNode",
+    "compile_spec",
+    "to_mermaid",
+    "validate_spec",
+]
