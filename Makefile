@@ -23,8 +23,10 @@ demo: install
 dev: install
 	$(RUN) waygrid dev
 
+# pytest exits 5 when it collected nothing: a failure here, we always have tests.
 test: install
-	$(RUN) pytest
+	@$(RUN) pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 check: install
 	$(RUN) ruff format --check .
