@@ -1,0 +1,8 @@
+"""The async HTTP client that submits specs to a Waygrid server."""
+
+from __future__ import annotations
+
+from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, WaygridClient
+from .result import JsonPayload, SubmitResult
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "JsonPayload", "SubmitResult", "WaygridClient"]

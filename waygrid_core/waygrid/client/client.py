@@ -1,0 +1,544 @@
+"""`WaygridClient`: submits specs to a Waygrid server over HTTP, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import anyio
+import httpx
+
+from waygrid._version import __version__
+from waygrid.errors import (
+    SpecError,
+    WaygridConnectionError,
+    WaygridError,
+    WaygridStatusError,
+    WaygridTimeoutError,
+)
+
+from ._responses import Redactor, classify_status, parse_success
+from ._retry import RetrySettings, TransportFailure, classify_transport_error
+from .result import JsonPayload, SubmitResult
+
+if TYPE_CHECKING:
+    from waygrid.spec import Spec
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "WaygridClient"]
+
+logger = logging.getLogger("waygrid")
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
+"""10 s to connect, 30 s for each of write, read and waiting for a pooled connection."""
+DEFAULT_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""Room for 100 requests in flight, and every connection kept for reuse."""
+DEFAULT_MAX_RETRIES: Final = 3
+DEFAULT_BACKOFF_BASE: Final = 0.5
+DEFAULT_BACKOFF_CAP: Final = 8.0
+DEFAULT_RETRY_AFTER_CAP: Final = 60.0
+
+_INGEST_PATH = "/v1/ingest"
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+_SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|cookie|session|passw", re.IGNORECASE)
+_ClientT = TypeVar("_ClientT", bound="WaygridClient")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not under asyncio (e.g. trio): connections are not tied to a loop
+        return None
+
+
+class WaygridClient:
+    """Async client of a Waygrid server: ``submit()`` a spec, get the traversal id back.
+
+    One pooled ``httpx.AsyncClient`` serves every request, so create the client once and share it
+    (it is safe to use from many tasks at once). ``async with client:`` closes the pool on exit,
+    but the client stays usable: the next ``submit()`` opens a new pool, so per-request
+    ``async with client: await client.submit(...)`` works, including from nested or concurrent
+    blocks (the pool closes when the outermost block exits). Without ``async with``, call
+    ``await client.aclose()`` when done. A client used from a new event loop (after
+    ``asyncio.run`` returned, say) opens a fresh pool for it.
+
+    Retries: ``max_retries`` more attempts after the first, all carrying the same
+    ``Idempotency-Key``. Retried: 429, 500 (unless the spec was rejected), 502, 503, 504, and
+    network failures where a resend is harmless: not connected (``ConnectError``,
+    ``ConnectTimeout``, ``PoolTimeout``), request not fully sent (``WriteError``,
+    ``WriteTimeout``), and connections dropped before an answer (``ReadError``,
+    ``RemoteProtocolError``), because a server that honours the key (the dev server does) will not
+    start a second traversal. A *read timeout* is not retried unless ``retry_read_timeouts=True``:
+    a slow server may still be working on the request, and today's server ignores the key.
+    Waits use capped exponential backoff with equal jitter (``backoff_base * 2**n`` up to
+    ``backoff_cap``, of which a random half is added to the other half); a ``Retry-After`` header
+    (seconds or HTTP-date) replaces the backoff, capped at ``retry_after_cap``.
+
+    The API key is sent as ``Authorization: Bearer <key>`` and appears in no repr, log line or
+    exception; request and response headers are never logged. Log lines go to the ``waygrid``
+    logger: each attempt at DEBUG, each retry at INFO.
+
+    Example:
+        >>> async with WaygridClient("http://127.0.0.1:1337") as client:  # doctest: +SKIP
+        ...     result = await client.submit(spec, payload={"orderId": 42})
+        >>> result.traversal_id  # doctest: +SKIP
+        '01J9Z8Q4W5X6Y7Z8A9B0C1D2E3'
+    """
+
+    __slots__ = (
+        "_cache",
+        "_depth",
+        "_display_url",
+        "_has_key",
+        "_headers",
+        "_http",
+        "_http_loop",
+        "_ingest_url",
+        "_limits",
+        "_redact",
+        "_retry",
+        "_timeout",
+        "_transport",
+    )
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_read_timeouts: bool = False,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        backoff_cap: float = DEFAULT_BACKOFF_CAP,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        """Configure a client; no connection is made until the first ``submit()``.
+
+        Args:
+            base_url: The server's address, e.g. ``"https://api.waygrid.io"``; a path prefix
+                (``"https://gw.example.com/waygrid/"``) is kept and ``/v1/ingest`` appended.
+            api_key: Sent as ``Authorization: Bearer <api_key>``; None sends no credentials.
+            timeout: Seconds for every phase, an ``httpx.Timeout`` for each phase separately, or
+                None for no timeout. Defaults to 10 s to connect and 30 s to read.
+            max_retries: Retries after the first attempt (0 disables retrying).
+            transport: An httpx transport to send requests through (tests, proxies, ASGI apps).
+                Like httpx, the client closes it in ``aclose()``.
+            headers: Extra headers for every request (they may replace ``User-Agent``).
+            retry_read_timeouts: Also retry when the server accepted the request but did not
+                answer in time (the request may have been processed already).
+            backoff_base: Seconds of the first backoff step; each retry doubles it.
+            backoff_cap: Longest backoff step, in seconds.
+            retry_after_cap: Longest wait, in seconds, that a ``Retry-After`` header can impose.
+            limits: Connection pool limits; the default allows 100 requests in flight.
+
+        Raises:
+            ValueError: An argument is malformed (the message never repeats the API key).
+        """
+        ingest, display = _check_base_url(base_url)
+        _check_api_key(api_key)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        for option, seconds in (
+            ("backoff_base", backoff_base),
+            ("backoff_cap", backoff_cap),
+            ("retry_after_cap", retry_after_cap),
+        ):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise ValueError(f"{option} must be a number of seconds, got {seconds!r}")
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ValueError(f"{option} must be finite and >= 0, got {seconds!r}")
+
+        secrets: list[str] = [api_key] if api_key else []
+        if ingest.password:
+            secrets.append(ingest.password)
+        merged = {"User-Agent": f"waygrid-python/{__version__}", "Accept": "application/json"}
+        for name, value in (headers or {}).items():
+            if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name) or ":" in name:
+                raise ValueError(f"headers: {name!r} is not a valid header name")
+            if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+                raise ValueError(f"headers: the value of {name!r} is not a valid header value")
+            if _SENSITIVE_HEADER.search(name):
+                secrets.append(value)
+            merged[name] = value
+        merged["Content-Type"] = "application/json"
+        if api_key:
+            merged["Authorization"] = f"Bearer {api_key}"
+
+        self._ingest_url = ingest
+        self._display_url = display
+        self._has_key = bool(api_key)
+        self._headers = httpx.Headers(merged)
+        self._redact = Redactor(secrets)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._limits = limits
+        self._transport = transport
+        self._retry = RetrySettings(
+            max_retries=max_retries,
+            backoff_base=float(backoff_base),
+            backoff_cap=float(backoff_cap),
+            retry_after_cap=float(retry_after_cap),
+            retry_read_timeouts=bool(retry_read_timeouts),
+        )
+        self._http: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._depth = 0
+        # The last spec sent: its body prefix (b'{"graph":<spec JSON>') and whether it passed
+        # validate(). Specs are immutable, so identity is enough to reuse both.
+        self._cache: tuple[object, bytes, bool] | None = None
+
+    @classmethod
+    def from_env(
+        cls: type[_ClientT],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_read_timeouts: bool = False,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        backoff_cap: float = DEFAULT_BACKOFF_CAP,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        environ: Mapping[str, str] | None = None,
+    ) -> _ClientT:
+        """A client configured from environment variables.
+
+        Reads ``WAYGRID_BASE_URL`` (required), ``WAYGRID_API_KEY`` (optional; empty means none),
+        ``WAYGRID_TIMEOUT`` (seconds for every phase, optional) and ``WAYGRID_MAX_RETRIES``
+        (optional). ``timeout`` and ``max_retries`` passed here win over the variables; the other
+        arguments are as in the constructor.
+
+        Args:
+            timeout: Overrides ``WAYGRID_TIMEOUT`` (None: read the variable, else the default).
+            max_retries: Overrides ``WAYGRID_MAX_RETRIES`` (None: read it, else 3).
+            transport: As in the constructor.
+            headers: As in the constructor.
+            retry_read_timeouts: As in the constructor.
+            backoff_base: As in the constructor.
+            backoff_cap: As in the constructor.
+            retry_after_cap: As in the constructor.
+            limits: As in the constructor.
+            environ: Where to read the variables; ``os.environ`` by default.
+
+        Raises:
+            WaygridError: A variable is missing or malformed; the message names it.
+
+        Example:
+            >>> client = WaygridClient.from_env()  # doctest: +SKIP
+        """
+        env = os.environ if environ is None else environ
+        base_url = env.get("WAYGRID_BASE_URL", "").strip()
+        if not base_url:
+            raise WaygridError(
+                "WAYGRID_BASE_URL is not set: set it to the Waygrid server's address, "
+                "e.g. WAYGRID_BASE_URL=http://127.0.0.1:1337"
+            )
+        try:
+            _check_base_url(base_url)
+        except ValueError as exc:
+            raise WaygridError(f"WAYGRID_BASE_URL: {exc}") from None
+        api_key = env.get("WAYGRID_API_KEY", "").strip() or None
+        try:
+            _check_api_key(api_key)
+        except ValueError as exc:
+            raise WaygridError(f"WAYGRID_API_KEY: {exc}") from None
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+            raw_timeout = env.get("WAYGRID_TIMEOUT", "").strip()
+            if raw_timeout:
+                try:
+                    seconds = float(raw_timeout)
+                except ValueError:
+                    seconds = math.nan
+                if not math.isfinite(seconds) or seconds <= 0:
+                    raise WaygridError(
+                        f"WAYGRID_TIMEOUT must be a positive number of seconds, got {raw_timeout!r}"
+                    )
+                timeout = seconds
+        if max_retries is None:
+            max_retries = DEFAULT_MAX_RETRIES
+            raw_retries = env.get("WAYGRID_MAX_RETRIES", "").strip()
+            if raw_retries:
+                if not (raw_retries.isascii() and raw_retries.isdigit()):
+                    raise WaygridError(
+                        f"WAYGRID_MAX_RETRIES must be an int >= 0, got {raw_retries!r}"
+                    )
+                max_retries = int(raw_retries)
+        return cls(
+            base_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            headers=headers,
+            retry_read_timeouts=retry_read_timeouts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            retry_after_cap=retry_after_cap,
+            limits=limits,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The ingest address requests go to (credentials in the URL, if any, hidden)."""
+        return self._display_url
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._retry.max_retries
+
+    def __repr__(self) -> str:
+        key = "'***'" if self._has_key else "None"
+        return (
+            f"{type(self).__name__}(base_url={self._display_url!r}, api_key={key}, "
+            f"max_retries={self._retry.max_retries})"
+        )
+
+    async def __aenter__(self: _ClientT) -> _ClientT:
+        self._depth += 1
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client stays usable: a later submit opens a new one."""
+        http, self._http = self._http, None
+        if http is not None and self._http_loop is _running_loop():
+            await http.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        http = self._http
+        loop = _running_loop()
+        if http is None or http.is_closed or loop is not self._http_loop:
+            # A pool opened under another (probably finished) event loop cannot be used or even
+            # closed from this one; it is dropped.
+            http = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=self._timeout,
+                limits=self._limits,
+                transport=self._transport,
+                follow_redirects=False,
+            )
+            self._http, self._http_loop = http, loop
+        return http
+
+    def _body(self, spec: Spec, payload: JsonPayload, validate: bool) -> bytes:
+        cached = self._cache
+        if cached is not None and cached[0] is spec:
+            prefix = cached[1]
+            if validate and not cached[2]:
+                self._validate(spec)
+                self._cache = (spec, prefix, True)
+        else:
+            if not callable(getattr(spec, "to_json", None)):
+                raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
+            if validate:
+                self._validate(spec)
+            try:
+                graph = spec.to_json().encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError("the spec contains text that is not valid Unicode") from None
+            prefix = b'{"graph":' + graph
+            self._cache = (spec, prefix, validate)
+        if payload is None:
+            return prefix + b"}"
+        try:
+            encoded = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SpecError(f"payload is not JSON-serializable: {exc}") from None
+        return b"".join((prefix, b',"payload":', encoded.encode("ascii"), b"}"))
+
+    def _validate(self, spec: Spec) -> None:
+        warnings = spec.validate()
+        if warnings and logger.isEnabledFor(logging.INFO):
+            for issue in warnings:
+                logger.info("spec validation: %s", issue)
+
+    async def submit(
+        self,
+        spec: Spec,
+        payload: JsonPayload = None,
+        *,
+        idempotency_key: str | None = None,
+        validate: bool = True,
+    ) -> SubmitResult:
+        """Send a spec to ``POST {base_url}/v1/ingest`` and return the started traversal.
+
+        The body is ``{"graph": <spec.to_json()>, "payload": <payload>}`` (``payload`` only when
+        it is not None). Today's server ignores the payload; the dev server stores it.
+
+        Args:
+            spec: The traversal spec.
+            payload: Any JSON value for the traversal (dicts, lists, str, int, float, bool).
+            idempotency_key: Sent as ``Idempotency-Key`` on every attempt. By default a new
+                random key per call; pass your own (printable ASCII, up to 255 characters) to
+                make a submit repeatable across processes.
+            validate: Run ``spec.validate()`` first, so a graph the server would reject fails
+                here without a network round trip.
+
+        Returns:
+            The traversal id and DAG hash the server returned, with the key and attempt count.
+
+        Raises:
+            SpecValidationError: ``validate`` is on and the spec has errors (nothing was sent).
+            SpecError: The payload is not JSON-serializable (including NaN and infinities, which
+                JSON cannot express); nothing was sent. A `SpecError` because it is, like a bad
+                spec, a value that cannot be sent, and it is a ``ValueError`` too.
+            SpecRejectedError: The server rejected the spec (not retried).
+            AuthenticationError: 401 or 403.
+            RateLimitError: 429 after the last retry.
+            ServerError: 5xx after the last retry.
+            WaygridStatusError: Any other error status (e.g. 409 for a reused key).
+            WaygridTimeoutError: No answer in time (after the last retry, when retried).
+            WaygridConnectionError: The server could not be reached or dropped the connection.
+        """
+        body = self._body(spec, payload, validate)
+        if idempotency_key is None:
+            key = uuid.uuid4().hex
+        elif (
+            isinstance(idempotency_key, str)
+            and len(idempotency_key) <= 255
+            and _HEADER_TOKEN.fullmatch(idempotency_key)
+        ):
+            key = idempotency_key
+        else:
+            raise ValueError("idempotency_key must be 1-255 printable ASCII characters, no spaces")
+        headers = {"Idempotency-Key": key}
+        url = self._ingest_url
+        settings = self._retry
+        attempt = 0
+        while True:
+            attempt += 1
+            debug = logger.isEnabledFor(logging.DEBUG)
+            started = time.perf_counter() if debug else 0.0
+            try:
+                response = await self._client().post(url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                failure = classify_transport_error(exc, settings.retry_read_timeouts)
+                error: WaygridError = self._transport_error(exc, failure, attempt)
+                retryable, retry_after, summary = failure.retryable, None, type(exc).__name__
+            else:
+                status = response.status_code
+                if debug:
+                    logger.debug(
+                        "POST %s -> %d (attempt %d, %.1f ms)",
+                        self._display_url,
+                        status,
+                        attempt,
+                        (time.perf_counter() - started) * 1000.0,
+                    )
+                if 200 <= status < 300:
+                    ids = parse_success(response.content)
+                    if ids is not None:
+                        return SubmitResult(ids[0], ids[1], key, attempt, status)
+                    error = self._malformed_success(status, response)
+                    retryable, retry_after, summary = False, None, ""
+                else:
+                    outcome = classify_status(
+                        status,
+                        response.reason_phrase,
+                        response.content,
+                        response.headers.get("retry-after"),
+                        url=self._display_url,
+                        idempotency_key=key,
+                        attempts=attempt,
+                        redact=self._redact,
+                    )
+                    error, retryable = outcome.error, outcome.retryable
+                    retry_after, summary = outcome.retry_after, outcome.summary
+            if not retryable or attempt > settings.max_retries:
+                raise error
+            delay = settings.delay(attempt, retry_after)
+            logger.info(
+                "POST %s failed (%s), retry %d of %d in %.2f s",
+                self._display_url,
+                summary,
+                attempt,
+                settings.max_retries,
+                delay,
+            )
+            await anyio.sleep(delay)
+
+    def _transport_error(
+        self, exc: httpx.HTTPError, failure: TransportFailure, attempt: int
+    ) -> WaygridConnectionError:
+        detail = self._redact(str(exc).strip())
+        cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        after = f" after {attempt} attempts" if attempt > 1 else ""
+        logger.debug("POST %s: %s while %s", self._display_url, cause, failure.phase)
+        if isinstance(exc, httpx.ReadTimeout) and not self._retry.retry_read_timeouts:
+            return WaygridTimeoutError(
+                f"POST {self._display_url} timed out {failure.phase}{after} ({cause}); not "
+                "retried, as the server may have processed the request "
+                "(pass retry_read_timeouts=True to retry)"
+            )
+        if failure.timeout:
+            return WaygridTimeoutError(
+                f"POST {self._display_url} timed out {failure.phase}{after} ({cause})"
+            )
+        return WaygridConnectionError(
+            f"POST {self._display_url} failed while {failure.phase}{after} ({cause})"
+        )
+
+    def _malformed_success(self, status: int, response: httpx.Response) -> WaygridError:
+        text = self._redact(response.content.decode("utf-8", errors="replace"))
+        shown = text.strip()[:200]
+        return WaygridStatusError(
+            f"POST {self._display_url} answered {status} without the expected "
+            f'{{"traversalId": ..., "dagHash": ...}} body; is base_url the address of a Waygrid '
+            f"server? (got {shown!r})",
+            status_code=status,
+            body=text,
+        )
+
+
+def _check_base_url(base_url: str) -> tuple[httpx.URL, str]:
+    """The ingest URL for ``base_url``, and how to show it (without credentials)."""
+    hint = "base_url must be an absolute http:// or https:// URL, e.g. 'https://api.waygrid.io'"
+    if not isinstance(base_url, str):
+        raise ValueError(f"{hint}, got {type(base_url).__name__}")
+    try:
+        url = httpx.URL(base_url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ValueError(hint) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(hint)
+    if url.query or url.fragment:
+        raise ValueError("base_url must not have a query string or fragment")
+    ingest = url.copy_with(path=url.path.rstrip("/") + _INGEST_PATH)
+    display = str(ingest.copy_with(username=None, password=None)) if url.userinfo else str(ingest)
+    return ingest, display
+
+
+def _check_api_key(api_key: str | None) -> None:
+    if api_key is None:
+        return
+    if not isinstance(api_key, str):
+        raise ValueError(f"api_key must be a str or None, got {type(api_key).__name__}")
+    if not _HEADER_TOKEN.fullmatch(api_key):
+        # Never echo the key: it is a secret even when it is malformed.
+        raise ValueError(
+            "api_key must be non-empty printable ASCII without spaces (pass None for no key)"
+        )
