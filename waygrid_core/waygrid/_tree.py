@@ -45,7 +45,7 @@ class TreeValue:
             left_parts, right_parts = left._parts(), right._parts()
             if len(left_parts) != len(right_parts):
                 return False
-            for a, b in zip(left_parts, right_parts):
+            for a, b in zip(left_parts, right_parts, strict=True):
                 if isinstance(a, TreeValue):
                     pending.append((a, b))
                 elif a != b or type(a) is not type(b):

@@ -129,9 +129,17 @@ _NANOS_PER_UNIT = {
     **dict.fromkeys(("ns", "nano", "nanos", "nanosecond", "nanoseconds"), 1),
 }
 _INFINITE = frozenset(
-    ("Inf", "PlusInf", "+Inf", "Duration.Inf", "MinusInf", "-Inf", "Duration.MinusInf",
-     "Duration.Undefined")
-)  # fmt: skip
+    (
+        "Inf",
+        "PlusInf",
+        "+Inf",
+        "Duration.Inf",
+        "MinusInf",
+        "-Inf",
+        "Duration.MinusInf",
+        "Duration.Undefined",
+    )
+)
 # Java's Character.isWhitespace: Unicode separators except no-break spaces, plus ASCII controls.
 _JAVA_SPACE = re.compile(
     "[\t\n\u000b\f\r\u001c-\u001f \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]"
@@ -206,9 +214,15 @@ def parse_instant(text: str) -> datetime:
             offset = -offset
     try:
         local = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second),
-            int(fraction[:6]), tzinfo=timezone(offset),
-        )  # fmt: skip
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int(fraction[:6]),
+            tzinfo=timezone(offset),
+        )
         return local.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise SpecError(f"instant {text!r} is not a valid date and time ({exc})") from None

@@ -12,3 +12,4 @@ class WireValue:
     """
 
     __slots__ = ("_json",)
+    _json: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Union
 
 from ._values import check_float, check_int, check_text
 from ._wire import WireValue
@@ -87,10 +86,10 @@ class Secret(WireValue):
             check_text(self.version, "Secret.version")
 
 
-ParameterValue = Union[StringVal, IntVal, FloatVal, BoolVal, Secret]
+ParameterValue = StringVal | IntVal | FloatVal | BoolVal | Secret
 """A parameter value as the server holds it."""
 
-ParameterInput = Union[str, int, float, bool, StringVal, IntVal, FloatVal, BoolVal, Secret]
+ParameterInput = str | int | float | bool | ParameterValue
 """What `with_parameters` accepts for a value: plain Python scalars or parameter values."""
 
 _PARAMETER_TYPES = (StringVal, IntVal, FloatVal, BoolVal, Secret)

@@ -49,7 +49,7 @@ class Condition(TreeValue):
 
     @staticmethod
     def json_equals(pointer: str, value: JsonValue) -> JsonEqualsCondition:
-        """True when the output's value at the JSON pointer equals ``value`` (not on today's server)."""
+        """True when the output's value at the pointer equals ``value`` (not on today's server)."""
         return JsonEqualsCondition(pointer, value)
 
     @staticmethod
@@ -125,7 +125,7 @@ class OrCondition(Condition):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class JsonExistsCondition(Condition):
-    """The output has a value at ``pointer``. Wire form ``{"type": "JsonExists", "pointer": ...}``."""
+    """The output has a value at ``pointer``. Wire form ``{"type": "JsonExists", "pointer": p}``."""
 
     pointer: str
     """An RFC 6901 JSON pointer such as ``/result/data``."""

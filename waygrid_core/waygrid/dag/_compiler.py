@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import xxhash
 
-from .._codec import render_path
+from .._codec import key_segment, render_path
 from ..conditions.condition import Condition
 from ..errors import SpecValidationError, ValidationIssue
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
@@ -193,32 +193,79 @@ class _Compiler:
             if type(node) is StandardNode:
                 children = []
                 if node.on_failure_node is not None:
-                    children.append((node.on_failure_node, (bits << 1) & _MASK, "OnFailure", None,
-                                     (path, ".onFailure")))  # fmt: skip
+                    children.append(
+                        (
+                            node.on_failure_node,
+                            (bits << 1) & _MASK,
+                            "OnFailure",
+                            None,
+                            (path, ".onFailure"),
+                        )
+                    )
                 if node.on_success_node is not None:
-                    children.append((node.on_success_node, ((bits << 1) | 1) & _MASK, "OnSuccess",
-                                     None, (path, ".onSuccess")))  # fmt: skip
+                    children.append(
+                        (
+                            node.on_success_node,
+                            ((bits << 1) | 1) & _MASK,
+                            "OnSuccess",
+                            None,
+                            (path, ".onSuccess"),
+                        )
+                    )
                 for index, edge in enumerate(node.conditional_edges):
-                    children.append((edge.to, ((bits << 8) | (64 + index)) & _MASK, "Conditional",
-                                     edge.condition, ((path, ".onConditions"), f"[{index}].to")))  # fmt: skip
+                    children.append(
+                        (
+                            edge.to,
+                            ((bits << 8) | (64 + index)) & _MASK,
+                            "Conditional",
+                            edge.condition,
+                            ((path, ".onConditions"), f"[{index}].to"),
+                        )
+                    )
             elif type(node) is ForkNode:
                 children = [
-                    (branch, ((bits << 8) | index) & _MASK, "OnSuccess", None,
-                     ((path, ".branches"), _branch_segment(name)))
+                    (
+                        branch,
+                        ((bits << 8) | index) & _MASK,
+                        "OnSuccess",
+                        None,
+                        ((path, ".branches"), key_segment(name)),
+                    )
                     for index, (name, branch) in enumerate(node.branch_nodes)
-                ]  # fmt: skip
+                ]
             else:
                 join: JoinNode = node  # type: ignore[assignment]
                 children = []
                 if join.on_success_node is not None:
-                    children.append((join.on_success_node, ((bits << 1) | 1) & _MASK, "OnSuccess",
-                                     None, (path, ".onSuccess")))  # fmt: skip
+                    children.append(
+                        (
+                            join.on_success_node,
+                            ((bits << 1) | 1) & _MASK,
+                            "OnSuccess",
+                            None,
+                            (path, ".onSuccess"),
+                        )
+                    )
                 if join.on_failure_node is not None:
-                    children.append((join.on_failure_node, (bits << 1) & _MASK, "OnFailure", None,
-                                     (path, ".onFailure")))  # fmt: skip
+                    children.append(
+                        (
+                            join.on_failure_node,
+                            (bits << 1) & _MASK,
+                            "OnFailure",
+                            None,
+                            (path, ".onFailure"),
+                        )
+                    )
                 if join.on_timeout_node is not None:
-                    children.append((join.on_timeout_node, ((bits << 2) | 2) & _MASK, "OnTimeout",
-                                     None, (path, ".onTimeout")))  # fmt: skip
+                    children.append(
+                        (
+                            join.on_timeout_node,
+                            ((bits << 2) | 2) & _MASK,
+                            "OnTimeout",
+                            None,
+                            (path, ".onTimeout"),
+                        )
+                    )
             for child, child_bits, guard, condition, child_path in children:
                 child_id = ensure(child, child_bits, child_depth, child_path)
                 edges.append((me, child_id, guard, condition))
@@ -247,35 +294,45 @@ class _Compiler:
             join_id = fork_node.join_node_id  # type: ignore[union-attr]
             found = joins.get(fork_id, [])
             if not found:
-                problems.append(_Problem(
-                    "fork-without-join", fork_path,
-                    f"the fork {fork_node.address!r} names the join id {join_id!r}, but no "
-                    "branch path reaches a join with that id",
-                    f"Fork {_hex(fork_raws[0])} (forkId={fork_id}) has no matching Join node",
-                    "build the join separately and attach it with fork.joined_by(join), which "
-                    "puts it at the end of every branch",
-                ))  # fmt: skip
+                problems.append(
+                    _Problem(
+                        "fork-without-join",
+                        fork_path,
+                        f"the fork {fork_node.address!r} names the join id {join_id!r}, but no "
+                        "branch path reaches a join with that id",
+                        f"Fork {_hex(fork_raws[0])} (forkId={fork_id}) has no matching Join node",
+                        "build the join separately and attach it with fork.joined_by(join), which "
+                        "puts it at the end of every branch",
+                    )
+                )
             elif len(found) > 1:
                 addresses = ", ".join(repr(self.info[r][0].address) for r in found)
-                problems.append(_Problem(
-                    "multiple-joins", self.info[found[1]][1],
-                    f"the join id {join_id!r} is used by join nodes at different addresses "
-                    f"({addresses}); a fork must have exactly one join",
-                    f"Fork {fork_id} has multiple Join nodes: " + ", ".join(_hex(r) for r in found),
-                    "use the same join node (same address) at the end of every branch",
-                ))  # fmt: skip
+                problems.append(
+                    _Problem(
+                        "multiple-joins",
+                        self.info[found[1]][1],
+                        f"the join id {join_id!r} is used by join nodes at different addresses "
+                        f"({addresses}); a fork must have exactly one join",
+                        f"Fork {fork_id} has multiple Join nodes: "
+                        + ", ".join(_hex(r) for r in found),
+                        "use the same join node (same address) at the end of every branch",
+                    )
+                )
         for fork_id, join_raws in joins.items():
             if fork_id in forks:
                 continue
             for raw in join_raws:
                 join_node, join_path = self.info[raw]
-                problems.append(_Problem(
-                    "join-without-fork", join_path,
-                    f"the join {join_node.address!r} has the join id "
-                    f"{join_node.join_node_id!r}, which no fork in the graph uses",  # type: ignore[union-attr]
-                    f"Join {_hex(raw)} references non-existent Fork {fork_id}",
-                    "give the join its fork's join_id, or attach it with fork.joined_by(join)",
-                ))  # fmt: skip
+                problems.append(
+                    _Problem(
+                        "join-without-fork",
+                        join_path,
+                        f"the join {join_node.address!r} has the join id "
+                        f"{join_node.join_node_id!r}, which no fork in the graph uses",  # type: ignore[union-attr]
+                        f"Join {_hex(raw)} references non-existent Fork {fork_id}",
+                        "give the join its fork's join_id, or attach it with fork.joined_by(join)",
+                    )
+                )
         branch_counts: dict[int, int] = {}
         for source, _, guard, _ in self.edges:
             if guard == "OnSuccess":
@@ -285,24 +342,30 @@ class _Compiler:
                 count = branch_counts.get(raw, 0)
                 if count < 2:
                     fork_node, fork_path = self.info[raw]
-                    problems.append(_Problem(
-                        "fork-insufficient-branches", fork_path,
-                        f"the fork {fork_node.address!r} has {count} branch(es); the server "
-                        "needs at least 2",
-                        f"Fork {_hex(raw)} has only {count} branch(es) - must have at least 2",
-                        "add branches, or use a standard node instead of a fork",
-                    ))  # fmt: skip
+                    problems.append(
+                        _Problem(
+                            "fork-insufficient-branches",
+                            fork_path,
+                            f"the fork {fork_node.address!r} has {count} branch(es); the server "
+                            "needs at least 2",
+                            f"Fork {_hex(raw)} has only {count} branch(es) - must have at least 2",
+                            "add branches, or use a standard node instead of a fork",
+                        )
+                    )
         cycle = self.find_cycle(entry_ids)
         if cycle:
-            first_node, first_path = self.info[cycle[0]]
+            first_path = self.info[cycle[0]][1]
             route = " -> ".join(self.info[raw][0].address for raw in cycle)
-            problems.append(_Problem(
-                "cycle", first_path,
-                f"the compiled graph has a cycle ({route}): forks and joins are identified by "
-                "address and join id, so one nested inside its own continuation loops",
-                "Cycle detected: " + " -> ".join(_hex(raw) for raw in cycle),
-                "give the nested fork/join another join_id",
-            ))  # fmt: skip
+            problems.append(
+                _Problem(
+                    "cycle",
+                    first_path,
+                    f"the compiled graph has a cycle ({route}): forks and joins are identified by "
+                    "address and join id, so one nested inside its own continuation loops",
+                    "Cycle detected: " + " -> ".join(_hex(raw) for raw in cycle),
+                    "give the nested fork/join another join_id",
+                )
+            )
         return problems
 
     def find_cycle(self, entry_ids: list[int]) -> list[int] | None:
@@ -355,24 +418,31 @@ class _Compiler:
             if isinstance(node, JoinNode):
                 extra["join_strategy"] = node.join_strategy
                 extra["join_timeout"] = node.join_timeout
-            nodes.append(CompiledNode(
-                _hex(raw), node.kind, node.address, node.label_text,  # type: ignore[arg-type]
-                node.retry_policy, node.delivery_strategy, node.parameters, _path=path, **extra,
-            ))  # fmt: skip
+            nodes.append(
+                CompiledNode(
+                    _hex(raw),
+                    node.kind,
+                    node.address,
+                    node.label_text,
+                    node.retry_policy,
+                    node.delivery_strategy,
+                    node.parameters,
+                    _path=path,
+                    **extra,
+                )
+            )
         edges = tuple(
             CompiledEdge(_hex(s), _hex(t), guard, condition)
             for s, t, guard, condition in self.edges
         )
         return CompiledDag(
-            self.dag_hash(), tuple(_hex(r) for r in entry_ids), tuple(nodes), edges,
-            spec.repeat_policy, salt,
-        )  # fmt: skip
-
-
-def _branch_segment(name: str) -> str:
-    from .._codec import _key_segment
-
-    return _key_segment(name)
+            self.dag_hash(),
+            tuple(_hex(r) for r in entry_ids),
+            tuple(nodes),
+            edges,
+            spec.repeat_policy,
+            salt,
+        )
 
 
 class _StopError(Exception):
@@ -386,12 +456,13 @@ class _DepthError(_StopError):
 
     def problem(self) -> _Problem:
         return _Problem(
-            "depth-exceeded", self.path,
+            "depth-exceeded",
+            self.path,
             f"the node {self.node.address!r} is more than {MAX_DEPTH} edges from its entry "
             "point, the server's limit",
             f"Max recursion depth ({MAX_DEPTH}) exceeded at node '{self.node.address}'",
             "shorten the chain, or split the workflow into several traversals",
-        )  # fmt: skip
+        )
 
 
 class _MissingJoinIdError(_StopError):
@@ -400,12 +471,13 @@ class _MissingJoinIdError(_StopError):
 
     def problem(self) -> _Problem:
         return _Problem(
-            "missing-join-id", self.path,
+            "missing-join-id",
+            self.path,
             f"the {self.node.kind} {self.node.address!r} has no join id; the wire format "
             "requires one",
             "org.http4s.InvalidMessageBodyFailure: Invalid message body: Could not decode JSON",
             "set it with .join_id(...)",
-        )  # fmt: skip
+        )
 
 
 class _CollisionError(_StopError):
@@ -414,11 +486,12 @@ class _CollisionError(_StopError):
 
     def problem(self) -> _Problem:
         return _Problem(
-            "hash-collision", self.path,
+            "hash-collision",
+            self.path,
             f"the node ids of {self.first.address!r} and {self.second.address!r} collide",
             f"Hash collision detected between nodes '{_hex(self.raw)}' and '{_hex(self.raw)}' "
             f"with differing addresses: '{self.first.address}' vs '{self.second.address}'",
-        )  # fmt: skip
+        )
 
 
 def _issue(problem: _Problem) -> ValidationIssue:
@@ -436,16 +509,14 @@ def compile_with_problems(
         entry_ids = compiler.run(spec)
     except _StopError as stop:
         problem = stop.problem()
-        server = (
-            problem.server if problem.code == "missing-join-id" else _SERVER_ERROR + problem.server
-        )
-        return None, [problem], server
+        if problem.code == "missing-join-id":
+            return None, [problem], problem.server
+        return None, [problem], _SERVER_ERROR + problem.server
     problems = compiler.problems(entry_ids)
-    server = None
-    if problems:
-        server = (
-            _SERVER_ERROR + "Invalid DAG structure:\n  " + "\n  ".join(p.server for p in problems)
-        )
+    if not problems:
+        return compiler.result(spec, entry_ids, salt), problems, None
+    lines = "\n  ".join(problem.server for problem in problems)
+    server = f"{_SERVER_ERROR}Invalid DAG structure:\n  {lines}"
     return compiler.result(spec, entry_ids, salt), problems, server
 
 

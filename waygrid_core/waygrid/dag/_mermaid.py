@@ -32,11 +32,16 @@ def _node_text(node: CompiledNode) -> str:
 def _condition_text(condition: Condition | None) -> str:
     if condition is None:
         return "when"
-    from ..spec import Spec  # the condition's wire form, written by the one codec
     from ..nodes import Node
+    from ..spec import Spec  # the condition's wire form, written by the one codec
 
-    text = spec_to_json(Spec.single(Node.standard("waygrid://x/y").on_conditions(
-        [Condition.when(condition, Node.standard("waygrid://x/y"))])))  # fmt: skip
+    text = spec_to_json(
+        Spec.single(
+            Node.standard("waygrid://x/y").on_conditions(
+                [Condition.when(condition, Node.standard("waygrid://x/y"))]
+            )
+        )
+    )
     start = text.index('"condition":') + len('"condition":')
     end = text.index(',"to":', start)
     inner = text[start:end]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._codec import _key_segment, render_path
+from .._codec import key_segment, render_path
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -52,16 +52,26 @@ def _warnings(spec: Spec) -> list[ValidationIssue]:
             branch_counts[node.join_node_id] = len(node.branch_nodes)
     for node, path in nodes:
         if not _ADDRESS.fullmatch(node.address):
-            warn("address-format", (path, ".address"),
-                 f"the address {node.address!r} is not of the form waygrid://<component>/<service>; "
-                 "the server accepts any URI, but its dagHash may then differ from the SDK's")  # fmt: skip
+            warn(
+                "address-format",
+                (path, ".address"),
+                f"the address {node.address!r} is not of the form "
+                "waygrid://<component>/<service>; "
+                "the server accepts any URI, but its dagHash may then differ from the SDK's",
+            )
         if node.label_text is not None and len(node.label_text) > _MAX_LABEL:
-            warn("label-too-long", (path, ".label"),
-                 f"the label has {len(node.label_text)} characters; the documented limit is 64")  # fmt: skip
+            warn(
+                "label-too-long",
+                (path, ".label"),
+                f"the label has {len(node.label_text)} characters; the documented limit is 64",
+            )
         retries = getattr(node.retry_policy, "max_retries", None)
         if retries is not None and not 1 <= retries <= 100:
-            warn("max-retries-out-of-range", (path, ".retryPolicy.maxRetries"),
-                 f"maxRetries is {retries}; the documented range is 1..100")  # fmt: skip
+            warn(
+                "max-retries-out-of-range",
+                (path, ".retryPolicy.maxRetries"),
+                f"maxRetries is {retries}; the documented range is 1..100",
+            )
         if isinstance(node, JoinNode):
             _join_warnings(node, path, branch_counts, warn)
         if isinstance(node, StandardNode) and node.conditional_edges:
@@ -87,9 +97,14 @@ def _walk(spec: Spec) -> list[tuple[INode, Any]]:
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
     if isinstance(node, StandardNode):
-        children = [(child, (path, wire)) for child, wire in (
-            (node.on_success_node, ".onSuccess"), (node.on_failure_node, ".onFailure"))
-            if child is not None]  # fmt: skip
+        children = [
+            (child, (path, wire))
+            for child, wire in (
+                (node.on_success_node, ".onSuccess"),
+                (node.on_failure_node, ".onFailure"),
+            )
+            if child is not None
+        ]
         children.extend(
             (edge.to, ((path, ".onConditions"), f"[{index}].to"))
             for index, edge in enumerate(node.conditional_edges)
@@ -97,26 +112,37 @@ def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
         return children
     if isinstance(node, ForkNode):
         return [
-            (child, ((path, ".branches"), _key_segment(name))) for name, child in node.branch_nodes
+            (child, ((path, ".branches"), key_segment(name))) for name, child in node.branch_nodes
         ]
-    return [(child, (path, wire)) for child, wire in (
-        (node.on_success_node, ".onSuccess"), (node.on_failure_node, ".onFailure"),
-        (node.on_timeout_node, ".onTimeout")) if child is not None]  # fmt: skip
+    return [
+        (child, (path, wire))
+        for child, wire in (
+            (node.on_success_node, ".onSuccess"),
+            (node.on_failure_node, ".onFailure"),
+            (node.on_timeout_node, ".onTimeout"),
+        )
+        if child is not None
+    ]
 
 
 def _join_warnings(node: JoinNode, path: Any, branch_counts: dict[str, int], warn: Any) -> None:
     strategy = node.join_strategy
     if isinstance(strategy, (OrJoin, QuorumJoin)) and node.join_timeout is None:
-        warn("join-without-timeout", path,
-             f"an {'OR' if isinstance(strategy, OrJoin) else 'quorum'} join without a timeout "
-             "waits forever when too few branches complete",
-             "set .timeout(...) and, if useful, .on_timeout(...)")  # fmt: skip
+        warn(
+            "join-without-timeout",
+            path,
+            f"an {'OR' if isinstance(strategy, OrJoin) else 'quorum'} join without a timeout "
+            "waits forever when too few branches complete",
+            "set .timeout(...) and, if useful, .on_timeout(...)",
+        )
     if isinstance(strategy, QuorumJoin) and node.join_node_id in branch_counts:
         count = branch_counts[node.join_node_id]
         if not 1 <= strategy.n <= count:
-            warn("quorum-out-of-range", (path, ".strategy.n"),
-                 f"quorum n is {strategy.n} but the fork has {count} branch(es); "
-                 f"use 1..{count}")  # fmt: skip
+            warn(
+                "quorum-out-of-range",
+                (path, ".strategy.n"),
+                f"quorum n is {strategy.n} but the fork has {count} branch(es); use 1..{count}",
+            )
 
 
 def _condition_warnings(node: StandardNode, path: Any, warn: Any) -> None:
@@ -125,17 +151,23 @@ def _condition_warnings(node: StandardNode, path: Any, warn: Any) -> None:
         where = ((path, ".onConditions"), f"[{index}].condition")
         constant, pointers = _evaluate(edge.condition)
         for pointer_path in pointers:
-            warn("unsupported-by-server", _join_path(where, pointer_path),
-                 "JSON-pointer conditions (JsonExists/JsonEquals) are documented but today's "
-                 "server rejects them", "use Always/Not/And/Or, or submit to a server that "
-                 "supports them")  # fmt: skip
+            warn(
+                "unsupported-by-server",
+                _join_path(where, pointer_path),
+                "JSON-pointer conditions (JsonExists/JsonEquals) are documented but today's "
+                "server rejects them",
+                "use Always/Not/And/Or, or submit to a server that supports them",
+            )
         if constant is True:
             always.append(index)
     if len(always) >= 2:
-        warn("multiple-always-conditions", (path, ".onConditions"),
-             f"conditions {always} are true whatever the output; the server takes every matching "
-             "edge and fails the traversal when more than one matches",
-             "keep one unconditional edge, or use on_success")  # fmt: skip
+        warn(
+            "multiple-always-conditions",
+            (path, ".onConditions"),
+            f"conditions {always} are true whatever the output; the server takes every matching "
+            "edge and fails the traversal when more than one matches",
+            "keep one unconditional edge, or use on_success",
+        )
 
 
 def _join_path(base: Any, relative: list[str]) -> Any:
@@ -188,7 +220,7 @@ def _unjoined_paths(fork: ForkNode, path: Any, warn: Any) -> None:
     """Warn about every path of the fork's branches that ends without reaching its join."""
     join_id = fork.join_node_id
     pending: list[tuple[INode, Any, tuple[str, ...], str]] = [
-        (child, ((path, ".branches"), _key_segment(name)), (), name)
+        (child, ((path, ".branches"), key_segment(name)), (), name)
         for name, child in fork.branch_nodes
     ]
     while pending:
@@ -202,9 +234,12 @@ def _unjoined_paths(fork: ForkNode, path: Any, warn: Any) -> None:
             context = (*context, node.join_node_id)
         children = _children(node, where)
         if not children and not isinstance(node, ForkNode) and not context:
-            warn("branch-never-joins", where,
-                 f"this path of branch {branch!r} ends without reaching the join {join_id!r}; "
-                 "the traversal completes (or fails) here while other branches still run",
-                 "end every path with the join: fork.joined_by(join) does it for success and "
-                 "conditional paths")  # fmt: skip
+            warn(
+                "branch-never-joins",
+                where,
+                f"this path of branch {branch!r} ends without reaching the join {join_id!r}; "
+                "the traversal completes (or fails) here while other branches still run",
+                "end every path with the join: fork.joined_by(join) does it for success and "
+                "conditional paths",
+            )
         pending.extend((child, child_path, context, branch) for child, child_path in children)

@@ -5,12 +5,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from .._tree import TreeValue
 from .._values import check_address, check_text
 from ..errors import SpecError
-from ..parameters import ParameterInput, ParameterValue, to_parameters
+from ..parameters import (
+    BoolVal,
+    FloatVal,
+    IntVal,
+    ParameterInput,
+    ParameterValue,
+    Secret,
+    StringVal,
+    to_parameters,
+)
 from ..policies.delivery import DeliveryStrategy
 from ..policies.retry import RetryPolicy
 
@@ -19,7 +28,10 @@ if TYPE_CHECKING:
     from .join import JoinNode
     from .standard import StandardNode
 
-__all__ = ["Node"]
+__all__ = ["Node", "NodeKind"]
+
+NodeKind = Literal["standard", "fork", "join"]
+"""The wire ``type`` of a node."""
 
 _N = TypeVar("_N", bound="Node")
 
@@ -40,7 +52,7 @@ class Node(TreeValue):
         ('AI', 'waygrid://destination/webhook')
     """
 
-    kind: ClassVar[str]
+    kind: ClassVar[NodeKind]
     """The wire ``type``: ``"standard"``, ``"fork"`` or ``"join"``."""
 
     address: str
@@ -134,7 +146,7 @@ def _is_canonical(parameters: object) -> bool:
     for item in parameters:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
             return False
-        if not isinstance(item[1], (ParameterValue.__args__)):  # type: ignore[attr-defined]
+        if not isinstance(item[1], (StringVal, IntVal, FloatVal, BoolVal, Secret)):
             return False
         names.append(item[0])
     return names == sorted(set(names))

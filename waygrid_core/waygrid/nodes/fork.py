@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .._values import check_text
 from ..conditions.condition import ConditionalEdge
 from ..errors import SpecError
-from .base import Node, check_child
+from .base import Node, NodeKind, check_child
 from .join import JoinNode
 from .standard import StandardNode
 
@@ -39,7 +39,7 @@ class ForkNode(Node):
         ...     .joined_by(Node.join("waygrid://system/waystation")))
     """
 
-    kind: ClassVar[str] = "fork"
+    kind: ClassVar[NodeKind] = "fork"
 
     branch_nodes: tuple[tuple[str, INode], ...] = field(default=())
     """The branches by name, in the server's order (set with `branches`; ``dict(...)``)."""
@@ -141,8 +141,11 @@ def _reaches_join(root: INode, join_id: str) -> bool:
         if isinstance(node, JoinNode):
             if node.join_node_id == join_id:
                 return True
-            pending.extend(n for n in (node.on_success_node, node.on_failure_node,
-                                       node.on_timeout_node) if n is not None)  # fmt: skip
+            pending.extend(
+                n
+                for n in (node.on_success_node, node.on_failure_node, node.on_timeout_node)
+                if n is not None
+            )
         elif isinstance(node, StandardNode):
             pending.extend(n for n in (node.on_success_node, node.on_failure_node) if n is not None)
             pending.extend(edge.to for edge in node.conditional_edges)
@@ -224,13 +227,16 @@ def _rebuild(task: _Task) -> INode:
         success, *targets = done
         edges = tuple(
             edge if edge.to is target else ConditionalEdge(edge.condition, target)  # type: ignore[arg-type]
-            for edge, target in zip(node.conditional_edges, targets)
+            for edge, target in zip(node.conditional_edges, targets, strict=True)
         )
-        if success is node.on_success_node and edges == node.conditional_edges:
+        unchanged = all(a is b for a, b in zip(edges, node.conditional_edges, strict=True))
+        if success is node.on_success_node and unchanged:
             return node
         return dataclasses.replace(node, on_success_node=success, conditional_edges=edges)
     if isinstance(node, ForkNode):
-        branches = tuple((name, new) for (name, _), new in zip(node.branch_nodes, done))
+        branches = tuple(
+            (name, new) for (name, _), new in zip(node.branch_nodes, done, strict=True)
+        )
         return dataclasses.replace(node, branch_nodes=branches)  # type: ignore[arg-type]
     if not done:
         return node

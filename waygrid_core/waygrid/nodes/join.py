@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .._values import check_duration, check_text
 from ..errors import SpecError
 from ..strategies.join import JoinStrategy
-from .base import Node, check_child
+from .base import Node, NodeKind, check_child
 
 if TYPE_CHECKING:
     from . import INode
@@ -27,7 +27,7 @@ class JoinNode(Node):
         ...     JoinStrategy.quorum(2)).timeout(timedelta(seconds=30))
     """
 
-    kind: ClassVar[str] = "join"
+    kind: ClassVar[NodeKind] = "join"
 
     join_node_id: str | None = None
     """The id shared with the fork (set with `join_id`; taken from the fork by `joined_by`)."""

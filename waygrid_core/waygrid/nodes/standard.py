@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..conditions.condition import ConditionalEdge
 from ..errors import SpecError
-from .base import Node, check_child
+from .base import Node, NodeKind, check_child
 
 if TYPE_CHECKING:
     from . import INode
@@ -26,7 +26,7 @@ class StandardNode(Node):
         ...     Node.standard("waygrid://destination/webhook"))
     """
 
-    kind: ClassVar[str] = "standard"
+    kind: ClassVar[NodeKind] = "standard"
 
     on_success_node: INode | None = None
     """Where to continue when the step succeeds (set with `on_success`)."""

@@ -64,7 +64,7 @@ class RepeatTimes(RepeatPolicy):
 
     every: timedelta
     """The interval."""
-    times: int
+    times: int  # type: ignore[assignment]  # the field shadows the RepeatPolicy.times factory
     """How many times (a 64-bit integer on the server; the wire field is named ``time``)."""
 
     def __post_init__(self) -> None:
@@ -78,7 +78,7 @@ class RepeatUntil(RepeatPolicy):
 
     every: timedelta
     """The interval."""
-    until: datetime
+    until: datetime  # type: ignore[assignment]  # the field shadows the RepeatPolicy.until factory
     """The end, held in UTC."""
 
     def __post_init__(self) -> None:

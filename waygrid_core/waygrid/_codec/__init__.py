@@ -1,0 +1,19 @@
+"""The one codec: specs to the server's wire JSON and back, without recursion.
+
+Writing follows the contract's canonical form: ``type`` first, then the server's field order,
+optional members omitted when unset, compact separators, ASCII-only output. Reading is as strict
+as the server, plus the leniencies the published docs promise (``lenient=True``).
+"""
+
+from ._read import decode_spec
+from ._tables import key_segment, render_path, wire_value
+from ._write import spec_to_dict, spec_to_json
+
+__all__ = [
+    "decode_spec",
+    "key_segment",
+    "render_path",
+    "spec_to_dict",
+    "spec_to_json",
+    "wire_value",
+]
