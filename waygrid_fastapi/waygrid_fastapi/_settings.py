@@ -1,0 +1,86 @@
+"""`WaygridSettings`: the client's configuration, read from ``WAYGRID_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from waygrid import WaygridError
+from waygrid.client import DEFAULT_TIMEOUT, WaygridClient
+
+__all__ = ["WaygridSettings"]
+
+_PREFIX = "WAYGRID_"
+
+
+class WaygridSettings(BaseSettings):
+    """How to reach the Waygrid server, from ``WAYGRID_*`` environment variables.
+
+    Only ``WAYGRID_BASE_URL`` is required. The API key is a `SecretStr`, so it shows as
+    ``'**********'`` in reprs, logs and tracebacks.
+
+    Example:
+        >>> settings = WaygridSettings(base_url="http://127.0.0.1:1337")
+        >>> settings.max_retries
+        3
+    """
+
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore", frozen=True)
+
+    base_url: str
+    """``WAYGRID_BASE_URL``: the server, e.g. ``http://127.0.0.1:1337`` for ``waygrid dev``."""
+    api_key: SecretStr | None = None
+    """``WAYGRID_API_KEY``: sent as ``Authorization: Bearer <key>``; unset or empty sends none."""
+    timeout: PositiveFloat | None = None
+    """``WAYGRID_TIMEOUT``: seconds for every phase of a request; unset keeps the SDK's default
+    (10 s to connect, 30 s to read)."""
+    max_retries: NonNegativeInt = 3
+    """``WAYGRID_MAX_RETRIES``: retries after the first attempt (0 disables retrying)."""
+    backoff_base: NonNegativeFloat = 0.5
+    """``WAYGRID_BACKOFF_BASE``: seconds of the first backoff step; each retry doubles it."""
+    backoff_cap: NonNegativeFloat = 8.0
+    """``WAYGRID_BACKOFF_CAP``: longest backoff step, in seconds."""
+    retry_after_cap: NonNegativeFloat = 60.0
+    """``WAYGRID_RETRY_AFTER_CAP``: longest wait a ``Retry-After`` header can impose, in seconds."""
+
+    @classmethod
+    def from_env(cls) -> WaygridSettings:
+        """Read the settings from the environment, with errors that name the variables.
+
+        Unlike ``WaygridSettings()``, a failure never repeats the values it read (pydantic's
+        message would print them all, the API key included).
+
+        Raises:
+            WaygridError: A variable is missing or malformed; the message names it.
+        """
+        try:
+            return cls()  # type: ignore[call-arg]  # pydantic-settings fills base_url
+        except PydanticValidationError as exc:
+            problems = "; ".join(
+                f"{_PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+            )
+            raise WaygridError(
+                f"Waygrid is not configured: {problems}. Set the environment variables, e.g. "
+                f"{_PREFIX}BASE_URL=http://127.0.0.1:1337 for a local `waygrid dev`."
+            ) from None
+
+    def create_client(self) -> WaygridClient:
+        """A new `WaygridClient` with these settings (the caller closes it).
+
+        Raises:
+            WaygridError: The base URL or API key is malformed (the key is never repeated).
+        """
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        try:
+            return WaygridClient(
+                self.base_url,
+                key.strip() or None,
+                timeout=DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+                max_retries=self.max_retries,
+                backoff_base=self.backoff_base,
+                backoff_cap=self.backoff_cap,
+                retry_after_cap=self.retry_after_cap,
+            )
+        except ValueError as exc:
+            raise WaygridError(f"invalid Waygrid settings: {exc}") from None
