@@ -1,6 +1,7 @@
 """Waygrid Python SDK: build, validate and submit traversal specs."""
 
 from ._version import __version__
+from .client import SubmitResult, WaygridClient
 from .conditions import Condition, ConditionalEdge
 from .errors import (
     AuthenticationError,
@@ -44,8 +45,10 @@ __all__ = [
     "SpecRejectedError",
     "SpecValidationError",
     "StandardNode",
+    "SubmitResult",
     "ValidationIssue",
     "WaygridAPIError",
+    "WaygridClient",
     "WaygridConnectionError",
     "WaygridError",
     "WaygridStatusError",

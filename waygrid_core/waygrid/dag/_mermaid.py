@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from .._codec import spec_to_json
-from ..conditions.condition import Condition
+from ..conditions.condition import (
+    AlwaysCondition,
+    AndCondition,
+    Condition,
+    JsonEqualsCondition,
+    JsonExistsCondition,
+    NotCondition,
+)
 from ._compiler import CompiledDag, CompiledNode
 
 __all__ = ["to_mermaid"]
@@ -29,23 +35,38 @@ def _node_text(node: CompiledNode) -> str:
     return "<br/>".join(_escape(line) for line in lines)
 
 
-def _condition_text(condition: Condition | None) -> str:
+def _condition_text(condition: Condition | None, limit: int = 40) -> str:
+    """A short readable form such as ``not(exists /error)``, cut at ``limit`` characters."""
     if condition is None:
         return "when"
-    from ..nodes import Node
-    from ..spec import Spec  # the condition's wire form, written by the one codec
-
-    text = spec_to_json(
-        Spec.single(
-            Node.standard("waygrid://x/y").on_conditions(
-                [Condition.when(condition, Node.standard("waygrid://x/y"))]
-            )
-        )
-    )
-    start = text.index('"condition":') + len('"condition":')
-    end = text.index(',"to":', start)
-    inner = text[start:end]
-    return _escape(inner if len(inner) <= 40 else inner[:37] + "...")
+    out: list[str] = []
+    size = 0
+    pending: list[Condition | str] = [condition]
+    while pending and size <= limit:
+        item = pending.pop()
+        if isinstance(item, str):
+            text = item
+        elif isinstance(item, AlwaysCondition):
+            text = "always"
+        elif isinstance(item, JsonExistsCondition):
+            text = f"exists {item.pointer}"
+        elif isinstance(item, JsonEqualsCondition):
+            text = f"{item.pointer} == {item.value_json}"
+        elif isinstance(item, NotCondition):
+            text = "not("
+            pending.extend((")", item.condition))
+        else:
+            group = item.conditions  # type: ignore[attr-defined]
+            text = "all(" if isinstance(item, AndCondition) else "any("
+            pending.append(")")
+            for index in range(len(group) - 1, -1, -1):
+                pending.append(group[index])
+                if index:
+                    pending.append(", ")
+        out.append(text)
+        size += len(text)
+    text = "".join(out)
+    return _escape(text if size <= limit and not pending else text[: limit - 3] + "...")
 
 
 def to_mermaid(dag: CompiledDag) -> str:
