@@ -1,0 +1,120 @@
+"""The ``/_dev/`` page: recent traversals, each DAG drawn by the vendored Mermaid."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import TYPE_CHECKING
+
+from ..dag import compile_spec, to_mermaid
+from ..errors import WaygridError
+
+if TYPE_CHECKING:
+    from ._state import DevState
+    from ._store import Traversal
+
+__all__ = ["PAGE_SIZE", "render_page"]
+
+PAGE_SIZE = 50
+"""How many traversals the page shows (the newest)."""
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
+header { background: #1d2430; color: #fff; padding: 14px 24px; }
+header h1 { font-size: 20px; margin: 0 0 4px; }
+header a { color: #9cc3ff; }
+main { padding: 16px 24px; }
+.traversal { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 12px 16px;
+  margin-bottom: 16px; }
+.traversal h2 { font-size: 16px; margin: 0 0 4px; font-family: ui-monospace, monospace; }
+.meta { color: #5a6473; margin: 0 0 8px; }
+pre.mermaid { background: #fbfcfd; padding: 8px; overflow-x: auto; }
+pre.payload { background: #f5f6f8; padding: 8px; overflow-x: auto; }
+.empty { color: #5a6473; }
+.problem { color: #a0261b; }
+"""
+
+
+def _payload_text(traversal: Traversal) -> str | None:
+    try:
+        document = traversal.document()
+        if "payload" not in document:
+            return None
+        return json.dumps(document["payload"], indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError, WaygridError):
+        return "(the payload cannot be shown)"
+
+
+def _section(traversal: Traversal) -> str:
+    tid = escape(traversal.traversal_id)
+    key = traversal.idempotency_key
+    meta = [
+        f"dagHash <code>{escape(traversal.dag_hash)}</code>",
+        escape(traversal.created_at),
+    ]
+    if key is not None:
+        meta.append(f"Idempotency-Key <code>{escape(key)}</code>")
+    parts = [
+        f'<section class="traversal" id="t-{tid}">',
+        f'<h2><a href="traversals/{tid}">{tid}</a></h2>',
+        f'<p class="meta">{" · ".join(meta)}</p>',
+    ]
+    try:
+        diagram = to_mermaid(compile_spec(traversal.spec))
+        parts.append(f'<pre class="mermaid">{escape(diagram)}</pre>')
+    except (WaygridError, ValueError, RecursionError) as exc:
+        parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(str(exc))}</p>')
+    payload = _payload_text(traversal)
+    if payload is not None:
+        parts.append(
+            f'<details><summary>payload</summary><pre class="payload">{escape(payload)}</pre>'
+            "</details>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_page(state: DevState) -> str:
+    """The HTML of ``/_dev/`` (scripts and links are relative to it)."""
+    total = state.store.count()
+    traversals = state.store.list(newest_first=True, limit=PAGE_SIZE)
+    if traversals:
+        shown = f"the newest {len(traversals)} of {total}" if total > len(traversals) else "all"
+        body = f"<p>Showing {shown} traversals, newest first.</p>\n" + "\n".join(
+            _section(traversal) for traversal in traversals
+        )
+    else:
+        body = (
+            '<p class="empty">No traversals yet. Submit a spec, e.g. '
+            "<code>waygrid submit spec.json</code>, then reload this page.</p>"
+        )
+    mode = (
+        "strict (like today's server)"
+        if state.strict
+        else "default (JSON-pointer conditions allowed)"
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Waygrid dev server</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<header>
+<h1>Waygrid dev server</h1>
+<div>{total} traversal{"" if total == 1 else "s"} · mode: {escape(mode)} ·
+<a href="./">reload</a> · <a href="health">health</a> · <a href="traversals">JSON</a></div>
+</header>
+<main>
+{body}
+</main>
+<script src="static/mermaid.min.js"></script>
+<script>
+mermaid.initialize({{startOnLoad: false, securityLevel: "strict", theme: "neutral"}});
+mermaid.run({{querySelector: "pre.mermaid"}});
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,166 @@
+"""Where the dev server keeps traversals: SQLite, in memory or in a file (thread-safe)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._codec import decode_spec
+from .._json import loads_strict
+
+if TYPE_CHECKING:
+    from ..spec import Spec
+    from ..types import JsonValue
+
+__all__ = ["Traversal", "TraversalStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS traversals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    dag_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    body_digest BLOB,
+    body BLOB NOT NULL
+)
+"""
+_COLUMNS = "id, dag_hash, created_at, idempotency_key, body"
+_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Traversal:
+    """A traversal the dev server started, with the request that started it."""
+
+    traversal_id: str
+    """The ULID the server answered."""
+    dag_hash: str
+    """The compiled DAG's hash."""
+    created_at: str
+    """When it was started: ISO-8601 UTC with milliseconds, e.g. ``2030-01-15T10:00:00.123Z``."""
+    idempotency_key: str | None
+    """The request's ``Idempotency-Key``, when it had one."""
+    body: bytes
+    """The request body exactly as received."""
+
+    def document(self) -> dict[str, Any]:
+        """The request body parsed: ``{"graph": ..., "payload": ...}``."""
+        document: dict[str, Any] = loads_strict(self.body)
+        return document
+
+    @property
+    def spec(self) -> Spec:
+        """The submitted spec."""
+        return decode_spec(self.document()["graph"], lenient=False, json_conditions=True)
+
+    @property
+    def payload(self) -> JsonValue:
+        """The ``payload`` member of the request (None when there was none)."""
+        payload: JsonValue = self.document().get("payload")
+        return payload
+
+    @property
+    def has_payload(self) -> bool:
+        """Whether the request had a ``payload`` member."""
+        return "payload" in self.document()
+
+
+def _traversal(row: tuple[Any, ...]) -> Traversal:
+    return Traversal(row[0], row[1], row[2], row[3], bytes(row[4]))
+
+
+class TraversalStore:
+    """Traversals and their idempotency keys in SQLite; every method is thread-safe.
+
+    Args:
+        path: A database file (created when missing, kept across restarts), or None for an
+            in-memory database that lives as long as the store.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path or ":memory:", check_same_thread=False, isolation_level=None
+        )
+        if self.path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+    def find_key(self, key: str) -> tuple[bytes | None, Traversal] | None:
+        """The body digest and traversal stored under an idempotency key, if any."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT body_digest, {_COLUMNS} FROM traversals WHERE idempotency_key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (row[0], _traversal(row[1:]))
+
+    def add(
+        self, traversal: Traversal, digest: bytes | None
+    ) -> tuple[bytes | None, Traversal] | None:
+        """Store a traversal; when its idempotency key is taken, store nothing.
+
+        Returns:
+            None when stored, else the digest and traversal already stored under the key.
+        """
+        with self._lock:
+            if traversal.idempotency_key is not None:
+                row = self._db.execute(
+                    f"SELECT body_digest, {_COLUMNS} FROM traversals WHERE idempotency_key = ?",
+                    (traversal.idempotency_key,),
+                ).fetchone()
+                if row is not None:
+                    return row[0], _traversal(row[1:])
+            self._db.execute(
+                "INSERT INTO traversals (id, dag_hash, created_at, idempotency_key, body_digest, "
+                "body) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    traversal.traversal_id,
+                    traversal.dag_hash,
+                    traversal.created_at,
+                    traversal.idempotency_key,
+                    digest,
+                    traversal.body,
+                ),
+            )
+        return None
+
+    def get(self, traversal_id: str) -> Traversal | None:
+        """The traversal with this id, or None."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM traversals WHERE id = ?", (traversal_id,)
+            ).fetchone()
+        return None if row is None else _traversal(row)
+
+    def list(self, *, newest_first: bool = False, limit: int | None = None) -> list[Traversal]:
+        """Stored traversals in the order they were started (or the reverse)."""
+        order = "DESC" if newest_first else "ASC"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM traversals ORDER BY seq {order} LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [_traversal(row) for row in rows]
+
+    def count(self) -> int:
+        """How many traversals are stored."""
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM traversals").fetchone()
+        return int(count)
+
+    def clear(self) -> None:
+        """Forget every traversal and idempotency key."""
+        with self._lock:
+            self._db.execute("DELETE FROM traversals")
+
+    def close(self) -> None:
+        """Close the database (further calls fail)."""
+        with self._lock:
+            self._db.close()

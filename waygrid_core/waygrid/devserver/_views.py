@@ -1,0 +1,115 @@
+"""JSON views of compiled DAGs and stored traversals (framework-free: the CLI uses them too)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .._codec import spec_to_dict, wire_value
+from .._values import format_duration
+from ..dag import CompiledDag, compile_spec, to_mermaid, validate_spec
+from ..errors import SpecValidationError, ValidationIssue
+
+if TYPE_CHECKING:
+    from ..conditions import Condition
+    from ._store import Traversal
+
+__all__ = ["dag_to_dict", "dumps", "issue_to_dict", "traversal_detail", "traversal_summary"]
+
+
+def _condition(condition: Condition) -> Any:
+    """A condition's wire form, written by the one codec (through a one-edge spec)."""
+    from .. import Condition as ConditionBuilder
+    from .. import Node, Spec
+
+    leaf = Node.standard("waygrid://x/y")
+    spec = Spec.single(leaf.on_conditions([ConditionBuilder.when(condition, leaf)]))
+    return spec_to_dict(spec)["entryPoints"][0]["onConditions"][0]["condition"]
+
+
+def issue_to_dict(issue: ValidationIssue) -> dict[str, Any]:
+    """A validation issue as JSON."""
+    return {
+        "severity": issue.severity,
+        "code": issue.code,
+        "path": issue.path,
+        "message": issue.message,
+        "hint": issue.hint,
+    }
+
+
+def dag_to_dict(dag: CompiledDag) -> dict[str, Any]:
+    """A compiled DAG as JSON: hash, entry points, nodes (with their wire policies) and edges."""
+    nodes = []
+    for node in dag.nodes:
+        item: dict[str, Any] = {
+            "id": node.id,
+            "kind": node.kind,
+            "address": node.address,
+            "label": node.label,
+            "path": node.path,
+            "retryPolicy": wire_value(node.retry_policy),
+            "deliveryStrategy": wire_value(node.delivery_strategy),
+            "parameters": {name: wire_value(value) for name, value in node.parameters},
+        }
+        if node.kind != "standard":
+            item["forkId"] = node.fork_id
+            item["joinNodeId"] = node.join_node_id
+        if node.join_strategy is not None:
+            item["strategy"] = wire_value(node.join_strategy)
+        if node.join_timeout is not None:
+            item["timeout"] = format_duration(node.join_timeout)
+        nodes.append(item)
+    edges = []
+    for edge in dag.edges:
+        entry: dict[str, Any] = {"source": edge.source, "target": edge.target, "guard": edge.guard}
+        if edge.condition is not None:
+            entry["condition"] = _condition(edge.condition)
+        edges.append(entry)
+    return {
+        "dagHash": dag.dag_hash,
+        "entryPoints": list(dag.entry_points),
+        "repeatPolicy": wire_value(dag.repeat_policy),
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def traversal_summary(traversal: Traversal) -> dict[str, Any]:
+    """One line of ``GET /_dev/traversals``."""
+    return {
+        "traversal_id": traversal.traversal_id,
+        "dag_hash": traversal.dag_hash,
+        "created_at": traversal.created_at,
+        "idempotency_key": traversal.idempotency_key,
+    }
+
+
+def traversal_detail(traversal: Traversal) -> dict[str, Any]:
+    """``GET /_dev/traversals/{id}``: spec (canonical form), payload, DAG, Mermaid, warnings."""
+    detail = traversal_summary(traversal)
+    document = traversal.document()
+    spec = traversal.spec
+    dag = compile_spec(spec)
+    try:
+        issues = validate_spec(spec)
+    except SpecValidationError as exc:  # accepted by the compiler, so normally only warnings
+        issues = list(exc.issues)
+    detail.update(
+        spec=spec.to_dict(),
+        payload=document.get("payload"),
+        has_payload="payload" in document,
+        dag=dag_to_dict(dag),
+        mermaid=to_mermaid(dag),
+        issues=[issue_to_dict(issue) for issue in issues],
+    )
+    return detail
+
+
+def dumps(document: Any) -> bytes:
+    """Compact UTF-8 JSON; raises ValueError or RecursionError for what JSON cannot hold."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escape them instead
+        return json.dumps(document, separators=(",", ":"), allow_nan=False).encode("ascii")
