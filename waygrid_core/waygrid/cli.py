@@ -1,0 +1,384 @@
+"""The ``waygrid`` command: validate, render, hash and submit specs, and run the dev server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ._version import __version__
+from .errors import (
+    SpecDecodeError,
+    SpecValidationError,
+    ValidationIssue,
+    WaygridConnectionError,
+    WaygridError,
+)
+
+if TYPE_CHECKING:
+    from .dag import CompiledDag
+    from .spec import Spec
+    from .types import JsonValue
+
+__all__ = ["main"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:1337"
+_SPEC_HELP = (
+    'a spec JSON file (the value of "graph", or a whole {"graph": ...} body); - reads stdin'
+)
+
+
+class CliError(Exception):
+    """A user mistake: reported on stderr as one message, exit status 1, no traceback."""
+
+
+@dataclass(frozen=True)
+class _Document:
+    spec: Spec
+    payload: JsonValue
+    has_payload: bool
+
+
+def _read_text(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _load(path: str, *, as_server: bool = False) -> _Document:
+    """Read a spec file; raises `CliError` for unreadable files and JSON, `SpecDecodeError` else."""
+    from ._codec import decode_spec
+    from ._json import loads_strict
+
+    raw = _read_text(path)
+    try:
+        document = loads_strict(raw)
+    except SpecDecodeError as exc:
+        raise CliError(f"{path}: not valid JSON: {exc.reason}") from None
+    graph, payload, has_payload = document, None, False
+    if isinstance(document, dict) and "graph" in document and "entryPoints" not in document:
+        graph, payload, has_payload = (
+            document["graph"],
+            document.get("payload"),
+            "payload" in document,
+        )
+    spec = decode_spec(graph, lenient=not as_server, json_conditions=not as_server)
+    return _Document(spec, payload, has_payload)
+
+
+def _issue_lines(issues: Sequence[ValidationIssue]) -> list[str]:
+    return [f"  {issue}" for issue in issues]
+
+
+def _decode_issue(exc: SpecDecodeError) -> ValidationIssue:
+    return ValidationIssue("error", "decode-error", exc.path, exc.reason)
+
+
+def _print(text: str, stream: TextIO | None = None) -> None:
+    print(text, file=stream or sys.stdout, flush=True)
+
+
+# --- Commands ---------------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            document = _load(path, as_server=args.as_server)
+            warnings = document.spec.validate(strict=args.strict)
+            dag_hash = document.spec.compile().dag_hash
+        except CliError as exc:
+            _print(f"error: {exc}", sys.stderr)
+            status = 1
+            continue
+        except SpecDecodeError as exc:
+            lines = _issue_lines([_decode_issue(exc)])
+            _print("\n".join([f"{path}: invalid (1 issue)", *lines]))
+            status = 1
+            continue
+        except SpecValidationError as exc:
+            noun = "issue" if len(exc.issues) == 1 else "issues"
+            _print(
+                "\n".join(
+                    [f"{path}: invalid ({len(exc.issues)} {noun})", *_issue_lines(exc.issues)]
+                )
+            )
+            status = 1
+            continue
+        _print("\n".join([f"{path}: ok (dagHash {dag_hash})", *_issue_lines(warnings)]))
+    return status
+
+
+def _compiled(path: str, as_server: bool) -> CompiledDag:
+    """Compile a spec file, turning spec errors into `CliError` with every issue."""
+    try:
+        document = _load(path, as_server=as_server)
+        return document.spec.compile()
+    except SpecDecodeError as exc:
+        raise CliError(
+            f"{path}: not a valid spec:\n" + "\n".join(_issue_lines([_decode_issue(exc)]))
+        ) from None
+    except SpecValidationError as exc:
+        lines = "\n".join(_issue_lines(exc.issues))
+        raise CliError(f"{path}: not a valid graph:\n{lines}") from None
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .dag import to_mermaid
+
+    dag = _compiled(args.file, args.as_server)
+    if args.format == "mermaid":
+        sys.stdout.write(to_mermaid(dag))
+    else:
+        from .devserver._views import dag_to_dict
+
+        _print(json.dumps(dag_to_dict(dag), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            dag = _compiled(path, args.as_server)
+        except CliError as exc:
+            _print(f"error: {exc}", sys.stderr)
+            status = 1
+            continue
+        _print(dag.dag_hash if len(args.files) == 1 else f"{dag.dag_hash}  {path}")
+    return status
+
+
+def _payload(text: str | None) -> tuple[bool, JsonValue]:
+    if text is None:
+        return False, None
+    source = "--payload"
+    if text.startswith("@"):
+        source = text[1:]
+        text = _read_text(source).decode("utf-8", errors="replace")
+    try:
+        value: JsonValue = json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"{source}: the payload is not valid JSON: {exc}") from None
+    return True, value
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from .client import WaygridClient
+
+    document = _load(args.file)  # decode errors are reported by main()
+    given, payload = _payload(args.payload)
+    if not given:
+        payload = document.payload
+    base_url = args.base_url or os.environ.get("WAYGRID_BASE_URL") or DEFAULT_BASE_URL
+    api_key = args.api_key or os.environ.get("WAYGRID_API_KEY") or None
+
+    async def submit() -> Any:
+        client = WaygridClient(
+            base_url, api_key, max_retries=args.max_retries, timeout=args.timeout
+        )
+        async with client:
+            return await client.submit(
+                document.spec,
+                payload,
+                idempotency_key=args.idempotency_key,
+                validate=not args.no_validate,
+            )
+
+    try:
+        result = asyncio.run(submit())
+    except WaygridConnectionError as exc:
+        raise CliError(
+            f"cannot reach the Waygrid server at {base_url}: {exc}\n"
+            "Is it running? Start a local one with: waygrid dev"
+        ) from None
+    _print(json.dumps({"traversalId": result.traversal_id, "dagHash": result.dag_hash}))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    try:
+        from .devserver import create_app
+        from .devserver._server import serve
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"the dev server needs the 'server' extra ({exc.name} is missing): "
+            'pip install "waygrid-sdk[server]"'
+        ) from None
+    if args.max_body_bytes < 1:
+        raise CliError("--max-body-bytes must be at least 1")
+    app = create_app(
+        strict=args.strict,
+        api_key=args.api_key,
+        db_path=args.db,
+        max_body_bytes=args.max_body_bytes,
+    )
+    storage = args.db or "memory (use --db FILE to keep traversals)"
+    mode = "strict, like today's server" if args.strict else "default (JSON-pointer conditions ok)"
+    auth = "required (Authorization: Bearer ...)" if args.api_key else "none"
+
+    def announce(url: str) -> None:
+        _print(
+            f"Waygrid dev server listening on {url}\n"
+            f"  ingest:    POST {url}/v1/ingest\n"
+            f"  dashboard: {url}/_dev/\n"
+            f"  mode:      {mode}\n"
+            f"  storage:   {storage}\n"
+            f"  api key:   {auth}\n"
+            "Press Ctrl+C to stop."
+        )
+
+    try:
+        serve(
+            app,
+            host=args.host,
+            port=args.port,
+            announce=announce,
+            log_level=args.log_level,
+            access_log=args.access_log,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    _print("Waygrid dev server stopped.")
+    return 0
+
+
+# --- Parser -----------------------------------------------------------------------------------
+
+
+def _as_server_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-server",
+        action="store_true",
+        help="read the file exactly like today's server (no missing policies, no 'times', no "
+        "JSON-pointer conditions)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``waygrid`` command."""
+    parser = argparse.ArgumentParser(
+        prog="waygrid",
+        description="Validate, render, hash and submit Waygrid specs, and run the dev server.",
+    )
+    parser.add_argument("--version", action="version", version=f"waygrid {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    validate = commands.add_parser(
+        "validate",
+        help="check specs with the server's rules (exit 1 when one is invalid)",
+        description="Check spec files with the server's decoding and compiler rules; print every "
+        "issue with its path and code. Exit status 1 when a file is invalid.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help=_SPEC_HELP)
+    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    _as_server_flag(validate)
+    validate.set_defaults(run=_validate)
+
+    render = commands.add_parser(
+        "render",
+        help="print the compiled DAG as Mermaid or JSON",
+        description="Compile a spec as the server does and print the DAG.",
+    )
+    render.add_argument("file", metavar="FILE", help=_SPEC_HELP)
+    render.add_argument(
+        "--format",
+        choices=("mermaid", "json"),
+        default="mermaid",
+        help="output format (default: mermaid)",
+    )
+    _as_server_flag(render)
+    render.set_defaults(run=_render)
+
+    hash_ = commands.add_parser(
+        "hash",
+        help="print the dagHash the server computes",
+        description="Print the dagHash the server answers for each spec.",
+    )
+    hash_.add_argument("files", nargs="+", metavar="FILE", help=_SPEC_HELP)
+    _as_server_flag(hash_)
+    hash_.set_defaults(run=_hash)
+
+    submit = commands.add_parser(
+        "submit",
+        help="submit a spec to a Waygrid server",
+        description='Submit a spec with WaygridClient and print {"traversalId", "dagHash"}. The '
+        "server is --base-url, else $WAYGRID_BASE_URL, else " + DEFAULT_BASE_URL + "; the API key "
+        "is --api-key, else $WAYGRID_API_KEY.",
+    )
+    submit.add_argument("file", metavar="FILE", help=_SPEC_HELP)
+    submit.add_argument("--payload", metavar="JSON", help="the payload as JSON text, or @FILE")
+    submit.add_argument("--base-url", metavar="URL", help="the server's address")
+    submit.add_argument("--api-key", metavar="KEY", help="sent as Authorization: Bearer KEY")
+    submit.add_argument("--idempotency-key", metavar="KEY", help="default: a new random key")
+    submit.add_argument("--max-retries", type=int, default=3, metavar="N", help="default: 3")
+    submit.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="default: 30"
+    )
+    submit.add_argument(
+        "--no-validate", action="store_true", help="let the server judge the spec (no local checks)"
+    )
+    submit.set_defaults(run=_submit)
+
+    dev = commands.add_parser(
+        "dev",
+        help="run the local dev server",
+        description="Run the Waygrid dev server: POST /v1/ingest like the real server, plus the "
+        "dashboard at /_dev/. Needs the 'server' extra.",
+    )
+    dev.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=1337, help="TCP port, 0 for any (default: 1337)")
+    dev.add_argument("--db", metavar="PATH", help="keep traversals in this SQLite file")
+    dev.add_argument(
+        "--strict", action="store_true", help="reject JSON-pointer conditions like today's server"
+    )
+    dev.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY")
+    dev.add_argument(
+        "--max-body-bytes", type=int, default=1_048_576, metavar="N", help="default: 1048576"
+    )
+    dev.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug", "trace"),
+        help="uvicorn's log level (default: warning)",
+    )
+    dev.add_argument("--access-log", action="store_true", help="log every request")
+    dev.set_defaults(run=_dev)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``waygrid`` command; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except CliError as exc:
+        _print(f"error: {exc}", sys.stderr)
+        return 1
+    except SpecDecodeError as exc:
+        _print(f"error: not a valid spec:\n  {_decode_issue(exc)}", sys.stderr)
+        return 1
+    except WaygridError as exc:  # rejected specs, authentication, server errors
+        _print(f"error: {exc}", sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`: stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
