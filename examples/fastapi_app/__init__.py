@@ -1,0 +1,1 @@
+"""The seed's FastAPI example, written with `waygrid_fastapi`: one client per app."""
