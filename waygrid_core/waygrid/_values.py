@@ -25,7 +25,6 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _MICROS = timedelta(microseconds=1)
 _MAX_MICROS = INT64_MAX // 1000  # the server holds durations as at most 2^63-1 nanoseconds
-_FORBIDDEN_IN_ADDRESS = frozenset('"<>\\^`{|}')
 
 # Largest unit first: a duration is written in the largest unit that divides it exactly.
 _UNITS_OUT = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000))
@@ -58,17 +57,26 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+_BAD_IN_ADDRESS = re.compile(r'[\s\x00-\x1f\x7f"<>\\^`{|}]')
+_GOOD_ADDRESSES: dict[str, None] = {}  # a bounded cache: specs repeat their addresses
+
+
 def check_address(value: object) -> str:
     """Return ``value`` if it is a non-empty URI-like string the server's URI parser accepts."""
+    if value in _GOOD_ADDRESSES:
+        return value  # type: ignore[return-value]
     address = check_text(value, "address")
     if not address:
         raise SpecError("address must not be empty")
-    for char in address:
-        if char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F or char in _FORBIDDEN_IN_ADDRESS:
-            raise SpecError(
-                f"address {address!r} contains {char!r}, which is not allowed in a URI; "
-                "use the form 'waygrid://<component>/<service>'"
-            )
+    bad = _BAD_IN_ADDRESS.search(address)
+    if bad is not None:
+        raise SpecError(
+            f"address {address!r} contains {bad.group(0)!r}, which is not allowed in a URI; "
+            "use the form 'waygrid://<component>/<service>'"
+        )
+    if len(_GOOD_ADDRESSES) >= 4096:
+        _GOOD_ADDRESSES.clear()
+    _GOOD_ADDRESSES[address] = None
     return address
 
 

@@ -78,6 +78,36 @@ _CONDITION_KEYS = {
 }
 
 
+def _memo_key(kind: object, value: object) -> tuple[object, ...] | None:
+    """A hashable key for a small JSON object, or None when it is not one.
+
+    Members may be scalars or objects of scalars (parameter values, secret references);
+    anything deeper is not memoized. Types are part of the key because ``1``, ``1.0`` and
+    ``True`` are equal as keys, and floats are keyed by ``repr`` to keep ``-0.0``.
+    """
+    if type(value) is not dict:
+        return None
+    key: list[object] = [kind]
+    for name, item in value.items():
+        if type(item) is dict:
+            inner: list[object] = []
+            for inner_name, inner_item in item.items():
+                if type(inner_item) in (dict, list):
+                    return None
+                inner.extend(_scalar_key(inner_name, inner_item))
+            key.append(name)
+            key.append(tuple(inner))
+        elif type(item) is list:
+            return None
+        else:
+            key.extend(_scalar_key(name, item))
+    return tuple(key)
+
+
+def _scalar_key(name: str, item: object) -> tuple[object, ...]:
+    return (name, type(item), repr(item) if type(item) is float else item)
+
+
 def _type_name(value: object) -> str:
     if value is None:
         return "null"
@@ -100,6 +130,9 @@ class _Reader:
     def __init__(self, *, lenient: bool, json_conditions: bool) -> None:
         self.lenient = lenient
         self.json_conditions = json_conditions
+        # Specs repeat the same small values (policies, parameters) on many nodes; values are
+        # immutable, so one object per distinct JSON form is read once and shared.
+        self.seen: dict[tuple[object, ...], Any] = {}
 
     def fail(self, path: Path, reason: str, **kwargs: Any) -> SpecDecodeError:
         return SpecDecodeError(render_path(path), reason, **kwargs)
@@ -178,6 +211,15 @@ class _Reader:
 
     def wire(self, value: object, family: type[WireValue], path: Path) -> Any:
         """Read a policy or strategy through the discriminator table."""
+        key = _memo_key(family, value)
+        if key is not None:
+            found = self.seen.get(key)
+            if found is None:
+                found = self.seen[key] = self.read_wire(value, family, path)
+            return found
+        return self.read_wire(value, family, path)
+
+    def read_wire(self, value: object, family: type[WireValue], path: Path) -> Any:
         what = FAMILY_NAMES[family]
         obj = self.expect_object(value, path, what)
         name = obj.get("type")
@@ -208,6 +250,17 @@ class _Reader:
 
     def parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters: typed values by name."""
+        key = _memo_key("parameters", value)
+        if key is not None:
+            found = self.seen.get(key)
+            if found is None:
+                found = self.seen[key] = self.read_parameters(value, path)
+            return found  # type: ignore[no-any-return]
+        return self.read_parameters(value, path)
+
+    def read_parameters(
+        self, value: object, path: Path
+    ) -> tuple[tuple[str, ParameterValue], ...]:
         obj = self.expect_object(value, path, "parameters")
         result: list[tuple[str, ParameterValue]] = []
         for name, raw in obj.items():

@@ -48,7 +48,7 @@ def _signed(value: int) -> int:
 
 
 def _hex(value: int) -> str:
-    return format(value & _MASK, "016x")
+    return "%016x" % (value & _MASK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,9 +501,14 @@ def _issue(problem: _Problem) -> ValidationIssue:
 
 
 def compile_with_problems(
-    spec: Spec, salt: str = "test"
+    spec: Spec, salt: str = "test", *, build: bool = True
 ) -> tuple[CompiledDag | None, list[_Problem], str | None]:
-    """Compile; return the DAG (None when the compiler stopped), the problems and server text."""
+    """Compile and check like the server.
+
+    Returns:
+        The DAG (None when the compiler stopped early, or when ``build`` is false), the
+        problems found, and the error text the server would answer (None when it accepts).
+    """
     compiler = _Compiler(salt)
     try:
         entry_ids = compiler.run(spec)
@@ -513,11 +518,11 @@ def compile_with_problems(
             return None, [problem], problem.server
         return None, [problem], _SERVER_ERROR + problem.server
     problems = compiler.problems(entry_ids)
+    dag = compiler.result(spec, entry_ids, salt) if build else None
     if not problems:
-        return compiler.result(spec, entry_ids, salt), problems, None
+        return dag, problems, None
     lines = "\n  ".join(problem.server for problem in problems)
-    server = f"{_SERVER_ERROR}Invalid DAG structure:\n  {lines}"
-    return compiler.result(spec, entry_ids, salt), problems, server
+    return dag, problems, f"{_SERVER_ERROR}Invalid DAG structure:\n  {lines}"
 
 
 def compile_spec(spec: Spec, salt: str = "test") -> CompiledDag:

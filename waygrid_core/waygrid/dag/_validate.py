@@ -31,7 +31,7 @@ _MAX_LABEL = 64
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
     """See `Spec.validate`."""
-    _, problems, server = compile_with_problems(spec)
+    _, problems, server = compile_with_problems(spec, build=False)
     errors = [_issue(p) for p in problems]
     warnings = _warnings(spec)
     if errors or (strict and warnings):
