@@ -402,3 +402,33 @@ def test_dataclasses_section() -> None:
 def test_repository_structure(module: str) -> None:
     """Every module of the page's repository structure exists."""
     assert importlib.import_module(module).__doc__
+
+
+def test_quick_start_client_against_a_local_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Quick Start's client part, as written, against the dev server on loopback."""
+    import asyncio
+    import os
+
+    from waygrid import WaygridClient
+    from waygrid.testing import DevServer
+
+    spec = quick_start_spec()
+    with DevServer(api_key="quick-start-key") as server:
+        monkeypatch.setenv("WAYGRID_API_KEY", "quick-start-key")
+
+        async def main() -> None:
+            async with WaygridClient(
+                base_url=server.base_url,  # the page says "https://api.waygrid.io"
+                api_key=os.environ["WAYGRID_API_KEY"],
+            ) as client:
+                result = await client.submit(spec)
+                print(f"Traversal ID: {result.traversal_id}")
+
+        asyncio.run(main())
+        (stored,) = server.traversals()
+    printed = capsys.readouterr().out
+    assert printed == f"Traversal ID: {stored.traversal_id}\n"
+    assert len(stored.traversal_id) == 26
+    assert stored.dag_hash == spec.compile().dag_hash
