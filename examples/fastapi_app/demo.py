@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -57,7 +58,13 @@ def serve(app: ASGIApp, *, host: str = "127.0.0.1", log_level: str = "warning") 
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_level=log_level, access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    def run() -> None:
+        # uvicorn exits when the app's lifespan fails; the wait below reports it.
+        with contextlib.suppress(SystemExit):
+            server.run(sockets=[sock])
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10.0
     try:

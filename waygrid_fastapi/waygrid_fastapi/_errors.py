@@ -8,6 +8,7 @@ import math
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
 from waygrid import (
     RateLimitError,
     ServerError,

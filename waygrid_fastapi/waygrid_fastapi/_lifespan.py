@@ -9,6 +9,7 @@ from typing import Annotated, TypedDict
 from fastapi import Depends
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
+
 from waygrid.client import WaygridClient
 
 from ._settings import WaygridSettings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from waygrid import WaygridError
 from waygrid.client import DEFAULT_TIMEOUT, WaygridClient
 
