@@ -384,7 +384,7 @@ def _read_node(
 ) -> None:
     obj = reader.expect_object(raw, path, "a node")
     kind = obj.get("type")
-    if kind not in _NODE_KEYS:
+    if not isinstance(kind, str) or kind not in _NODE_KEYS:  # a JSON array/object is unhashable
         got = "no 'type'" if kind is None else f"{kind!r}"
         raise reader.fail(
             (path, ".type"), f"unknown node type {got}; expected 'standard', 'fork' or 'join'"
