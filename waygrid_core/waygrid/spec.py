@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._codec import decode_spec, spec_to_dict, spec_to_json
+from ._json import loads_strict
 from ._tree import TreeValue
+from .dag import CompiledDag, compile_spec, to_mermaid, validate_spec
 from .errors import SpecError
 from .nodes import INode, Node
 from .policies.repeat import RepeatPolicy
 
 if TYPE_CHECKING:
-    from .dag import CompiledDag
     from .errors import ValidationIssue
 
 __all__ = ["Spec"]
@@ -66,22 +69,24 @@ class Spec(TreeValue):
     # --- Wire form -----------------------------------------------------------------------------
 
     def to_json(self, indent: int | None = None) -> str:
-        """The canonical JSON text the server accepts: byte-stable, compact unless ``indent``."""
-        from ._codec import spec_to_json
+        """The canonical JSON text the server accepts: byte-stable, compact unless ``indent``.
 
+        Raises:
+            SpecError: when a fork or join has no join id, or when ``indent`` is asked for a
+                spec nested too deeply for `json.dumps` (the compact form has no such limit).
+        """
         text = spec_to_json(self)
         if indent is None:
             return text
-        import json
-
-        from ._json import loads_strict
-
-        return json.dumps(loads_strict(text), indent=indent)
+        try:
+            return json.dumps(loads_strict(text), indent=indent)
+        except RecursionError:
+            raise SpecError(
+                "the spec is nested too deeply to indent; use to_json() without indent"
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form as plain dicts, lists, strings, numbers, booleans (a fresh copy)."""
-        from ._codec import spec_to_dict
-
         return spec_to_dict(self)
 
     @staticmethod
@@ -95,16 +100,11 @@ class Spec(TreeValue):
         Raises:
             SpecDecodeError: with the path of the offending value and what was expected.
         """
-        from ._codec import decode_spec
-
         return decode_spec(obj)
 
     @staticmethod
     def from_json(text: str | bytes) -> Spec:
         """Read a spec from JSON text; see `from_dict`. Duplicate keys are rejected."""
-        from ._codec import decode_spec
-        from ._json import loads_strict
-
         return decode_spec(loads_strict(text))
 
     # --- Validation and compilation --------------------------------------------------------
@@ -119,8 +119,6 @@ class Spec(TreeValue):
             SpecValidationError: when an error-severity issue exists (with ``strict=True``,
                 also when a warning does).
         """
-        from .dag import validate_spec
-
         return validate_spec(self, strict=strict)
 
     def compile(self, salt: str = "test") -> CompiledDag:
@@ -129,14 +127,10 @@ class Spec(TreeValue):
         Raises:
             SpecValidationError: for graphs the server's compiler rejects.
         """
-        from .dag import compile_spec
-
         return compile_spec(self, salt=salt)
 
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart`` of the compiled graph."""
-        from .dag import to_mermaid
-
         return to_mermaid(self.compile())
 
     def _parts(self) -> tuple[object, ...]:
