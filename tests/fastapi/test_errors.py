@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from examples.fastapi_app.demo import serve
@@ -210,3 +210,35 @@ def test_handlers_leave_other_errors_alone(waygrid_app: DevApp) -> None:
 
     assert response.status_code == 500
     assert response.headers["content-type"] != PROBLEM
+
+
+def test_spec_json_that_does_not_decode_is_422_with_its_path(waygrid_app: DevApp) -> None:
+    """A user-supplied spec that Spec.from_json refuses answers 422 with the offending path."""
+    app = make_app(client=waygrid_app.client())
+
+    @app.post("/specs")
+    async def submit_spec(request: Request, waygrid: WaygridDep) -> dict[str, str]:
+        result = await waygrid.submit(Spec.from_json(await request.body()))
+        return {"traversal_id": result.traversal_id}
+
+    bad = {"entryPoints": [{"type": "standard", "address": "waygrid://a/b", "timeout": "5 eons"}]}
+    with TestClient(app) as http:
+        body = problem(http.post("/specs", json={**bad, "repeatPolicy": {"type": "NoRepeat"}}), 422)
+
+    assert body["issues"][0]["path"].startswith("$.entryPoints[0]")
+    assert body["issues"][0]["code"] == "decode"
+
+
+def test_payload_json_cannot_hold_is_422(waygrid_app: DevApp) -> None:
+    """A payload that is not JSON (NaN) answers 422 saying so; nothing is sent."""
+    app = make_app(client=waygrid_app.client())
+
+    @app.post("/nan")
+    async def nan(waygrid: WaygridDep) -> None:
+        await waygrid.submit(GOOD, payload={"score": float("nan")})
+
+    with TestClient(app) as http:
+        body = problem(http.post("/nan"), 422)
+
+    assert "payload" in body["detail"]
+    assert waygrid_app.ingest_requests == 0
