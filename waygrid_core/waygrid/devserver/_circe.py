@@ -52,7 +52,7 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
-def spaces2(value: object, *, limit: int = 1 << 22) -> str:
+def spaces2(value: object, *, limit: int = 1 << 20) -> str:
     """``value`` printed like circe's ``Printer.spaces2``: two-space indent, ``"key" : value``.
 
     Empty arrays and objects keep circe's line breaks. Iterative, so any nesting depth works; the
