@@ -382,3 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     return status
+
+
+if __name__ == "__main__":  # python -m waygrid.cli
+    sys.exit(main())
