@@ -1,0 +1,132 @@
+"""The admin for outbox submissions: filters, search, the spec and its DAG, two actions."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from waygrid import Spec, WaygridError
+from waygrid.dag import mermaid_script
+
+from .models import Submission
+from .service import get_service
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Submission]
+else:
+    _ModelAdmin = admin.ModelAdmin
+
+__all__ = ["SubmissionAdmin"]
+
+_DRAW = b"""
+;(function () {
+  mermaid.initialize({startOnLoad: false, securityLevel: "strict"});
+  function draw() { mermaid.run({querySelector: ".waygrid-dag"}); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
+  else draw();
+})();
+"""
+
+
+def _pretty(value: object) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@admin.register(Submission)
+class SubmissionAdmin(_ModelAdmin):
+    """Lists outbox rows; the detail page shows the spec, payload and DAG (drawn offline)."""
+
+    list_display = ("id", "status", "traversal_id", "attempts", "created_at", "next_attempt_at")
+    list_filter = ("status", "created_at", "submitted_at")
+    date_hierarchy = "created_at"
+    search_fields = ("=traversal_id", "=idempotency_key")
+    actions = ("dispatch_now", "retry_failed")
+    change_form_template = "admin/waygrid_django/submission/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("status", "traversal_id", "dag_hash", "attempts", "last_error")}),
+        ("Timing", {"fields": ("created_at", "updated_at", "next_attempt_at", "submitted_at")}),
+        ("Spec", {"fields": ("dag", "pretty_spec", "pretty_payload", "idempotency_key")}),
+    )
+    readonly_fields = (
+        "status",
+        "traversal_id",
+        "dag_hash",
+        "attempts",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "next_attempt_at",
+        "submitted_at",
+        "dag",
+        "pretty_spec",
+        "pretty_payload",
+        "idempotency_key",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Rows come from ``submit_on_commit``, never from a form."""
+        return False
+
+    @admin.display(description="spec")
+    def pretty_spec(self, obj: Submission) -> SafeString:
+        """The spec's JSON, indented."""
+        return _pretty(obj.spec)
+
+    @admin.display(description="payload")
+    def pretty_payload(self, obj: Submission) -> SafeString:
+        """The payload's JSON, indented."""
+        return _pretty(obj.payload)
+
+    @admin.display(description="DAG")
+    def dag(self, obj: Submission) -> SafeString:
+        """The compiled graph as a Mermaid flowchart, drawn in the browser."""
+        try:
+            chart = Spec.from_dict(obj.spec).to_mermaid()
+        except WaygridError as exc:
+            return format_html("<p>The spec cannot be drawn: {}</p>", exc)
+        return format_html('<pre class="waygrid-dag">{}</pre>', chart)
+
+    def get_urls(self) -> list[URLPattern]:
+        """Adds ``dag.js``: the vendored Mermaid bundle (no CDN) and the code that draws."""
+        name = f"{self.opts.app_label}_{self.opts.model_name}_dag_js"
+        view = self.admin_site.admin_view(self.dag_js)
+        return [path("dag.js", view, name=name), *super().get_urls()]
+
+    def dag_js(self, request: HttpRequest) -> HttpResponse:
+        """Serve Mermaid plus the call that draws every ``.waygrid-dag`` on the page."""
+        response = HttpResponse(mermaid_script() + _DRAW, content_type="text/javascript")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    @admin.action(description="Dispatch selected submissions now", permissions=["change"])
+    def dispatch_now(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        """Send the selected pending rows at once, whether due or not."""
+        selected = list(queryset)
+        result = get_service().send(selected)
+        skipped = len(selected) - result.claimed
+        text = f"Sent {result.claimed}: {result}."
+        if skipped:
+            text += f" Skipped {skipped} already submitted, failed or being sent."
+        level = messages.WARNING if result.failed or result.retrying else messages.SUCCESS
+        self.message_user(request, text, level)
+
+    @admin.action(description="Retry selected failed submissions", permissions=["change"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        """Queue the selected failed rows again (attempts reset) and send them at once."""
+        failed = list(queryset.filter(status=Submission.Status.FAILED))
+        now = timezone.now()
+        Submission.objects.filter(pk__in=[row.pk for row in failed]).update(
+            status=Submission.Status.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+        )
+        result = get_service().send(failed)
+        text = f"Retried {len(failed)} failed: {result}."
+        level = messages.WARNING if result.failed or result.retrying else messages.SUCCESS
+        self.message_user(request, text, level)

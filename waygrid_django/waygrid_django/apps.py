@@ -1,0 +1,21 @@
+"""The Django app: ``INSTALLED_APPS += ["waygrid_django"]``."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class WaygridConfig(AppConfig):
+    """Registers the ``waygrid.*`` system checks; nothing else happens at start-up."""
+
+    name = "waygrid_django"
+    label = "waygrid_django"
+    verbose_name = "Waygrid"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the system checks (tag ``waygrid``)."""
+        from .checks import check_settings
+
+        checks.register(check_settings, "waygrid")

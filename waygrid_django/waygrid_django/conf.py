@@ -1,0 +1,257 @@
+"""The ``WAYGRID_*`` settings, read and checked in one place."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from waygrid.client import WaygridClient
+
+__all__ = ["OutboxSettings", "Problem", "WaygridSettings", "get_settings", "settings_problems"]
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    """How the outbox retries: the ``WAYGRID_OUTBOX_*`` settings (seconds for every duration)."""
+
+    max_attempts: int = 10
+    """``WAYGRID_OUTBOX_MAX_ATTEMPTS``: attempts before a submission is marked failed."""
+    backoff: float = 5.0
+    """``WAYGRID_OUTBOX_BACKOFF``: wait after the first failed attempt; doubles each time."""
+    backoff_max: float = 3600.0
+    """``WAYGRID_OUTBOX_BACKOFF_MAX``: the longest wait between two attempts."""
+    lease: float = 300.0
+    """``WAYGRID_OUTBOX_LEASE``: how long a dispatcher owns a claimed row before others may."""
+    batch_size: int = 100
+    """``WAYGRID_OUTBOX_BATCH_SIZE``: rows claimed (and sent concurrently) per batch."""
+    send_on_commit: bool = True
+    """``WAYGRID_OUTBOX_SEND_ON_COMMIT``: try once right after commit (else only dispatch)."""
+
+    def backoff_after(self, attempts: int) -> float:
+        """Seconds to wait after ``attempts`` failed attempts: ``backoff * 2**(attempts-1)``."""
+        return min(self.backoff_max, self.backoff * 2.0 ** min(max(attempts, 1) - 1, 62))
+
+
+@dataclass(frozen=True, slots=True)
+class WaygridSettings:
+    """Every ``WAYGRID_*`` setting, validated."""
+
+    base_url: str
+    """``WAYGRID_BASE_URL`` (required): the Waygrid server, e.g. ``https://api.waygrid.io``."""
+    api_key: str | None = None
+    """``WAYGRID_API_KEY``: sent as a bearer token; required outside DEBUG (check E002)."""
+    timeout: float | None = None
+    """``WAYGRID_TIMEOUT``: seconds for every phase of a request; None keeps 10 s/30 s."""
+    max_retries: int = 3
+    """``WAYGRID_MAX_RETRIES``: retries after the first attempt of a direct ``submit``."""
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    """The ``WAYGRID_OUTBOX_*`` settings."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A setting that is missing or wrong, as a system check reports it."""
+
+    check_id: str
+    """The stable id of the system check, e.g. ``waygrid.E001``."""
+    level: Literal["error", "warning"]
+    """``error`` stops ``manage.py`` commands; ``warning`` is only reported."""
+    message: str
+    """What is wrong."""
+    hint: str
+    """The line to add or change."""
+
+
+def _number(
+    name: str, *, integer: bool, minimum: float, default: float, check_id: str, example: str
+) -> Callable[[list[Problem]], float]:
+    def read(problems: list[Problem]) -> float:
+        value: object = getattr(settings, name, None)
+        if value is None:
+            return default
+        if (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float))
+            and (isinstance(value, int) or not integer)
+            and math.isfinite(value)
+            and value >= minimum
+        ):
+            return value
+        kind = "an int" if integer else "a number of seconds"
+        problems.append(
+            Problem(
+                check_id,
+                "error",
+                f"{name} must be {kind} >= {minimum:g}, got {value!r}.",
+                f"Set it in settings.py, e.g. {name} = {example}",
+            )
+        )
+        return default
+
+    return read
+
+
+def _read_base_url(problems: list[Problem]) -> str:
+    value = getattr(settings, "WAYGRID_BASE_URL", None)
+    hint = (
+        'Add WAYGRID_BASE_URL = "https://api.waygrid.io" to settings.py (or '
+        'WAYGRID_BASE_URL = "http://127.0.0.1:1337" for `waygrid dev`).'
+    )
+    if not value:
+        problems.append(Problem("waygrid.E001", "error", "WAYGRID_BASE_URL is not set.", hint))
+        return ""
+    try:
+        WaygridClient(value)  # the core's own check of the address; opens no connection
+    except (ValueError, TypeError) as exc:
+        problems.append(Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {exc}.", hint))
+        return ""
+    parts = urlsplit(value.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "http" and host not in _LOCAL_HOSTS and not host.endswith(".localhost"):
+        problems.append(
+            Problem(
+                "waygrid.W001",
+                "warning",
+                f"WAYGRID_BASE_URL sends specs, payloads and the API key in clear text to {host}.",
+                f'Use https: WAYGRID_BASE_URL = "https://{parts.netloc}{parts.path}"',
+            )
+        )
+    return str(value).strip()
+
+
+def _read_api_key(problems: list[Problem]) -> str | None:
+    value = getattr(settings, "WAYGRID_API_KEY", None)
+    if not value:
+        if not settings.DEBUG:
+            problems.append(
+                Problem(
+                    "waygrid.E002",
+                    "error",
+                    "WAYGRID_API_KEY is not set and DEBUG is off.",
+                    'Add WAYGRID_API_KEY = os.environ["WAYGRID_API_KEY"] to settings.py.',
+                )
+            )
+        return None
+    try:
+        WaygridClient("http://localhost", value)
+    except (ValueError, TypeError) as exc:  # the message never repeats the key
+        problems.append(
+            Problem(
+                "waygrid.E003",
+                "error",
+                f"WAYGRID_API_KEY is malformed: {exc}.",
+                "Copy the key again; it is printable ASCII without spaces.",
+            )
+        )
+        return None
+    return str(value)
+
+
+def _read_outbox(problems: list[Problem]) -> OutboxSettings:
+    d = OutboxSettings()
+
+    def num(suffix: str, integer: bool, minimum: float, default: float, example: str) -> float:
+        reader = _number(
+            f"WAYGRID_OUTBOX_{suffix}",
+            integer=integer,
+            minimum=minimum,
+            default=default,
+            check_id="waygrid.E005",
+            example=example,
+        )
+        return reader(problems)
+
+    send = getattr(settings, "WAYGRID_OUTBOX_SEND_ON_COMMIT", d.send_on_commit)
+    if not isinstance(send, bool):
+        problems.append(
+            Problem(
+                "waygrid.E005",
+                "error",
+                f"WAYGRID_OUTBOX_SEND_ON_COMMIT must be True or False, got {send!r}.",
+                "Set WAYGRID_OUTBOX_SEND_ON_COMMIT = True (or False to leave sending to "
+                "`manage.py waygrid_dispatch`).",
+            )
+        )
+        send = d.send_on_commit
+    return OutboxSettings(
+        max_attempts=int(num("MAX_ATTEMPTS", True, 1, d.max_attempts, "10")),
+        backoff=num("BACKOFF", False, 0, d.backoff, "5.0"),
+        backoff_max=num("BACKOFF_MAX", False, 0, d.backoff_max, "3600.0"),
+        lease=num("LEASE", False, 1, d.lease, "300.0"),
+        batch_size=int(num("BATCH_SIZE", True, 1, d.batch_size, "100")),
+        send_on_commit=send,
+    )
+
+
+def _read(problems: list[Problem]) -> WaygridSettings:
+    base_url = _read_base_url(problems)
+    api_key = _read_api_key(problems)
+    timeout_reader = _number(
+        "WAYGRID_TIMEOUT",
+        integer=False,
+        minimum=0.001,
+        default=math.nan,
+        check_id="waygrid.E004",
+        example="30.0",
+    )
+    timeout = timeout_reader(problems)
+    retries_reader = _number(
+        "WAYGRID_MAX_RETRIES",
+        integer=True,
+        minimum=0,
+        default=3,
+        check_id="waygrid.E004",
+        example="3",
+    )
+    max_retries = int(retries_reader(problems))
+    outbox = _read_outbox(problems)
+    slowest = (timeout if math.isfinite(timeout) else 40.0) * 2
+    if outbox.lease < slowest:
+        problems.append(
+            Problem(
+                "waygrid.W002",
+                "warning",
+                f"WAYGRID_OUTBOX_LEASE ({outbox.lease:g} s) is shorter than a slow send may take "
+                f"({slowest:g} s): another dispatcher could send the same row again (harmless "
+                "for servers that honour Idempotency-Key, a duplicate traversal otherwise).",
+                f"Set WAYGRID_OUTBOX_LEASE = {max(300.0, slowest):g}",
+            )
+        )
+    return WaygridSettings(
+        base_url=base_url,
+        api_key=api_key,
+        timeout=timeout if math.isfinite(timeout) else None,
+        max_retries=max_retries,
+        outbox=outbox,
+    )
+
+
+def settings_problems() -> list[Problem]:
+    """Every missing or invalid ``WAYGRID_*`` setting (what the system checks report)."""
+    problems: list[Problem] = []
+    _read(problems)
+    return problems
+
+
+def get_settings() -> WaygridSettings:
+    """The ``WAYGRID_*`` settings, validated.
+
+    Raises:
+        ImproperlyConfigured: A required setting is missing or one is invalid; the message names
+            the line to add to ``settings.py``. (``WAYGRID_API_KEY`` missing outside DEBUG is
+            only reported by the ``waygrid.E002`` check: the request is tried without a key.)
+    """
+    problems: list[Problem] = []
+    result = _read(problems)
+    for problem in problems:
+        if problem.level == "error" and problem.check_id != "waygrid.E002":
+            raise ImproperlyConfigured(f"{problem.message} {problem.hint}")
+    return result

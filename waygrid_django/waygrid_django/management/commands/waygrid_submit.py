@@ -1,0 +1,51 @@
+"""``manage.py waygrid_submit FILE [--payload JSON]``: send a spec file to Waygrid."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from waygrid import WaygridError
+
+from ...service import get_service
+from ._common import read_payload, read_spec
+
+
+class Command(BaseCommand):
+    """Submit a spec now (or through the outbox) and print the traversal id."""
+
+    help = "Submit a Waygrid spec (JSON file, or - for stdin) to WAYGRID_BASE_URL."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        """``FILE``, ``--payload``, ``--idempotency-key``, ``--outbox``."""
+        parser.add_argument("file", help="the spec's JSON file, or - for stdin")
+        parser.add_argument("--payload", help="JSON to send with the spec, or @FILE")
+        parser.add_argument("--idempotency-key", help="reuse a key to make the submit repeatable")
+        parser.add_argument(
+            "--outbox",
+            action="store_true",
+            help="store the spec in the outbox and send it from there (kept if Waygrid is down)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Send, then print ``traversal <id> (dagHash <hash>)``."""
+        spec = read_spec(options["file"])
+        payload = read_payload(options["payload"])
+        service = get_service()
+        try:
+            if options["outbox"]:
+                with transaction.atomic():
+                    row = service.submit_on_commit(spec, payload)
+                self.stdout.write(
+                    f"submission {row.pk}: {row.status}"
+                    + (f", traversal {row.traversal_id}" if row.traversal_id else "")
+                    + (f" ({row.last_error})" if row.last_error else "")
+                )
+                return
+            result = service.submit(spec, payload, idempotency_key=options["idempotency_key"])
+        except (WaygridError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"traversal {result.traversal_id} (dagHash {result.dag_hash})")

@@ -1,0 +1,249 @@
+"""Outbox rows: write them, claim them for one sender, and record what the server said."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connections, router, transaction
+from django.db.models import F, Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from waygrid import (
+    AuthenticationError,
+    RateLimitError,
+    ServerError,
+    Spec,
+    SpecError,
+    SpecRejectedError,
+    WaygridStatusError,
+)
+from waygrid.client import JsonPayload, SubmitResult
+
+from .conf import OutboxSettings
+from .models import Submission
+from .signals import submission_failed, submission_succeeded
+
+__all__ = ["DispatchResult", "claim", "enqueue", "record"]
+
+logger = logging.getLogger("waygrid_django")
+Status = Submission.Status
+_MAX_ERROR = 4000
+_SYNCED_FIELDS = (
+    "status",
+    "attempts",
+    "last_error",
+    "traversal_id",
+    "dag_hash",
+    "next_attempt_at",
+    "submitted_at",
+    "claim_token",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """What one pass of sending did to the rows it claimed."""
+
+    submitted: int = 0
+    """Rows the server accepted."""
+    retrying: int = 0
+    """Rows left pending for a later attempt (Waygrid unreachable, 5xx, 429, ...)."""
+    failed: int = 0
+    """Rows marked failed (spec rejected, or out of attempts)."""
+
+    @property
+    def claimed(self) -> int:
+        """Every row this pass sent."""
+        return self.submitted + self.retrying + self.failed
+
+    def __add__(self, other: DispatchResult) -> DispatchResult:
+        return DispatchResult(
+            self.submitted + other.submitted,
+            self.retrying + other.retrying,
+            self.failed + other.failed,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.submitted} submitted, {self.retrying} to retry, {self.failed} failed"
+
+
+def enqueue(spec: Spec, payload: JsonPayload, *, using: str | None) -> Submission:
+    """Validate ``spec`` and ``payload``, then insert a pending row (in the current transaction).
+
+    Raises:
+        SpecValidationError: The spec has errors; nothing was written.
+        SpecError: The payload is not JSON (NaN and infinities included); nothing was written.
+    """
+    if not isinstance(spec, Spec):
+        raise TypeError(f"submit_on_commit() needs a waygrid.Spec, got {type(spec).__name__}")
+    spec.validate()
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SpecError(f"payload is not JSON-serializable: {exc}") from None
+    return Submission.objects.using(using).create(spec=spec.to_dict(), payload=payload)
+
+
+def _db(using: str | None) -> str:
+    return using or router.db_for_write(Submission)
+
+
+def claim(
+    *,
+    lease: float,
+    limit: int,
+    using: str | None = None,
+    pks: Iterable[int] | None = None,
+) -> list[Submission]:
+    """Mark up to ``limit`` rows ``sending`` for this caller alone, and return them.
+
+    Without ``pks``: pending rows that are due, and sending rows whose lease ran out (their
+    sender died), oldest due first. With ``pks``: those rows if pending (due or not) or
+    abandoned. Each claimed row gets one more attempt and a lease of ``lease`` seconds.
+
+    On databases with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the rows
+    are picked and marked in one short transaction, and concurrent senders skip each other's
+    rows without waiting. Elsewhere (SQLite) the marking ``UPDATE`` repeats the conditions, so
+    a row another sender claimed meanwhile is no longer matched: still one sender per row.
+    """
+    db = _db(using)
+    now = timezone.now()
+    abandoned = Q(status=Status.SENDING, next_attempt_at__lte=now)
+    if pks is None:
+        claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | abandoned
+        rows = Submission.objects.using(db).filter(claimable)
+    else:
+        rows = Submission.objects.using(db).filter(Q(status=Status.PENDING) | abandoned)
+        rows = rows.filter(pk__in=list(pks))
+    rows = rows.order_by("next_attempt_at", "pk")
+    token = uuid.uuid4().hex
+    changes = {
+        "status": Status.SENDING,
+        "claim_token": token,
+        "attempts": F("attempts") + 1,
+        "next_attempt_at": now + timedelta(seconds=lease),
+        "updated_at": now,
+    }
+    if connections[db].features.has_select_for_update_skip_locked:
+        with transaction.atomic(using=db):
+            picked = list(
+                rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+            )
+            if picked:
+                Submission.objects.using(db).filter(pk__in=picked).update(**changes)
+    else:
+        picked = list(rows.values_list("pk", flat=True)[:limit])
+        if picked:
+            rows.filter(pk__in=picked).update(**changes)
+    if not picked:
+        return []
+    mine = Submission.objects.using(db).filter(pk__in=picked, claim_token=token)
+    return list(mine.order_by("pk"))
+
+
+def _permanent(error: BaseException) -> bool:
+    """Whether sending again cannot help (the spec itself is the problem)."""
+    if isinstance(error, (SpecError, SpecRejectedError)):
+        return True
+    if isinstance(error, (AuthenticationError, RateLimitError, ServerError)):
+        return False  # a fixed key, a quieter moment or a repaired server can still take it
+    if isinstance(error, WaygridStatusError):
+        return 400 <= error.status_code < 500 and error.status_code not in (408, 425)
+    return False
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:_MAX_ERROR]
+
+
+def record(
+    rows: Sequence[Submission],
+    outcomes: Sequence[SubmitResult | BaseException],
+    settings: OutboxSettings,
+    *,
+    using: str | None = None,
+) -> DispatchResult:
+    """Store each claimed row's outcome, then send the signals.
+
+    A row whose claim was taken over meanwhile (its lease ran out) is left to the new owner.
+    """
+    db = _db(using)
+    now = timezone.now()
+    succeeded: list[tuple[Submission, SubmitResult]] = []
+    given_up: list[tuple[Submission, BaseException]] = []
+    counts = [0, 0, 0]
+    with transaction.atomic(using=db):  # one commit per batch, not one per row
+        for row, outcome in zip(rows, outcomes, strict=True):
+            kind = _record_one(row, outcome, settings, db, now)
+            if kind is None:
+                continue  # another sender owns the row now; it records the same outcome
+            counts[kind] += 1
+            if isinstance(outcome, SubmitResult):
+                succeeded.append((row, outcome))
+            elif kind == 2:
+                given_up.append((row, outcome))
+    for row, result in succeeded:
+        _send(submission_succeeded, row, result=result)
+    for row, error in given_up:
+        _send(submission_failed, row, error=error)
+    return DispatchResult(*counts)
+
+
+def _record_one(
+    row: Submission,
+    outcome: SubmitResult | BaseException,
+    settings: OutboxSettings,
+    db: str,
+    now: datetime,
+) -> int | None:
+    """Store one outcome; 0 submitted, 1 to retry, 2 failed, None when the row is not ours."""
+    changes: dict[str, object] = {"claim_token": "", "updated_at": now}
+    if isinstance(outcome, SubmitResult):
+        changes |= {
+            "status": Status.SUBMITTED,
+            "traversal_id": outcome.traversal_id,
+            "dag_hash": outcome.dag_hash,
+            "last_error": "",
+            "submitted_at": now,
+            "next_attempt_at": now,
+        }
+        kind = 0
+    elif _permanent(outcome) or row.attempts >= settings.max_attempts:
+        changes |= {"status": Status.FAILED, "last_error": _describe(outcome)}
+        kind = 2
+    else:
+        wait = settings.backoff_after(row.attempts)
+        if isinstance(outcome, RateLimitError) and outcome.retry_after:
+            wait = max(wait, outcome.retry_after)
+        changes |= {
+            "status": Status.PENDING,
+            "last_error": _describe(outcome),
+            "next_attempt_at": now + timedelta(seconds=wait),
+        }
+        kind = 1
+    mine = Submission.objects.using(db).filter(pk=row.pk, claim_token=row.claim_token)
+    if not mine.update(**changes):
+        return None
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return kind
+
+
+def _send(signal: Signal, row: Submission, **kwargs: object) -> None:
+    for receiver, response in signal.send_robust(sender=Submission, submission=row, **kwargs):
+        if isinstance(response, Exception):
+            # A broken receiver must not stop the outbox; the row is already recorded.
+            logger.error("waygrid_django: signal receiver %r failed", receiver, exc_info=response)
+
+
+def copy_state(source: Submission, target: Submission) -> None:
+    """Copy what sending changed from ``source`` to ``target`` (the same row, another object)."""
+    for name in _SYNCED_FIELDS:
+        setattr(target, name, getattr(source, name))
