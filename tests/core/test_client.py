@@ -29,6 +29,8 @@ from waygrid import (
     AuthenticationError,
     Node,
     RateLimitError,
+    RepeatPolicy,
+    RetryPolicy,
     ServerError,
     Spec,
     SpecError,
@@ -168,7 +170,7 @@ class IngestServer:
     async def _ingest(self, request: Request) -> Response:
         body = await request.body()
         headers = self._record(request.scope, body)
-        action = request.scope["waygrid.action"]
+        action = request.scope.get("waygrid.action")
         if isinstance(action, Reply):
             if action.raw is not None:
                 return Response(action.raw, action.status, action.headers)
@@ -889,6 +891,48 @@ async def test_nested_async_with_keeps_the_pool(server: IngestServer, spec: Spec
         await client.submit(spec)
     first, second = server.requests
     assert first.port == second.port  # the same kept-alive connection
+
+
+@pytest.mark.anyio
+async def test_seed_quick_start_usage(server: IngestServer) -> None:
+    """The seed page's client snippets work as written (keyword arguments, per-call async with)."""
+    spec = Spec.single(
+        entry_point=Node.standard("waygrid://processor/openai")
+        .label("AI Processing")
+        .with_retry(RetryPolicy.exponential(timedelta(seconds=1), max_retries=3))
+        .on_success(Node.standard("waygrid://destination/webhook").label("Deliver Result")),
+        repeat_policy=RepeatPolicy.NO_REPEAT,
+    )
+    async with WaygridClient(base_url=server.url, api_key=API_KEY) as client:
+        result = await client.submit(spec)
+    assert len(result.traversal_id) == 26
+
+    service_client = WaygridClient(base_url=server.url, api_key=API_KEY)  # Django service
+    for data in ({"a": "1"}, {"b": "2"}):
+        async with service_client:
+            await service_client.submit(spec, payload=data)
+    assert len(server.requests) == 3
+
+
+@pytest.mark.anyio
+async def test_user_transport_survives_async_with(server: IngestServer, spec: Spec) -> None:
+    """A caller's transport is closed with the client and still works for the next block."""
+    client = client_for(server, transport=httpx.AsyncHTTPTransport())
+    for _ in range(2):
+        async with client:
+            await client.submit(spec)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_in_process_asgi_transport(server: IngestServer, spec: Spec) -> None:
+    """The transport seam reaches an ASGI app in-process, with no socket at all."""
+    transport = httpx.ASGITransport(app=server.app)
+    async with WaygridClient("http://waygrid.test", API_KEY, transport=transport) as client:
+        result = await client.submit(spec, payload={"x": 1})
+    (seen,) = server.requests
+    assert seen.headers["idempotency-key"] == result.idempotency_key
+    assert json.loads(seen.body)["payload"] == {"x": 1}
 
 
 def test_reuse_across_event_loops(server: IngestServer, spec: Spec) -> None:
