@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import os
-import re
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -16,7 +14,6 @@ from typing import TYPE_CHECKING, Final, TypeVar
 import anyio
 import httpx
 
-from waygrid._version import __version__
 from waygrid.errors import (
     SpecError,
     WaygridConnectionError,
@@ -25,6 +22,14 @@ from waygrid.errors import (
     WaygridTimeoutError,
 )
 
+from ._config import (
+    check_api_key,
+    check_base_url,
+    check_idempotency_key,
+    check_seconds,
+    default_headers,
+    read_env,
+)
 from ._responses import Redactor, classify_status, parse_success
 from ._retry import RetrySettings, TransportFailure, classify_transport_error
 from .result import JsonPayload, SubmitResult
@@ -45,10 +50,6 @@ DEFAULT_BACKOFF_BASE: Final = 0.5
 DEFAULT_BACKOFF_CAP: Final = 8.0
 DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 
-_INGEST_PATH = "/v1/ingest"
-_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
-_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
-_SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|cookie|session|passw", re.IGNORECASE)
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
 _PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
@@ -147,49 +148,27 @@ class WaygridClient:
         Raises:
             ValueError: An argument is malformed (the message never repeats the API key).
         """
-        ingest, display = _check_base_url(base_url)
-        _check_api_key(api_key)
+        ingest, display = check_base_url(base_url)
+        check_api_key(api_key)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        for option, seconds in (
-            ("backoff_base", backoff_base),
-            ("backoff_cap", backoff_cap),
-            ("retry_after_cap", retry_after_cap),
-        ):
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise ValueError(f"{option} must be a number of seconds, got {seconds!r}")
-            if not math.isfinite(seconds) or seconds < 0:
-                raise ValueError(f"{option} must be finite and >= 0, got {seconds!r}")
-
-        secrets: list[str] = [api_key] if api_key else []
+        default, secrets = default_headers(api_key, headers)
         if ingest.password:
             secrets.append(ingest.password)
-        merged = {"User-Agent": f"waygrid-python/{__version__}", "Accept": "application/json"}
-        for name, value in (headers or {}).items():
-            if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name) or ":" in name:
-                raise ValueError(f"headers: {name!r} is not a valid header name")
-            if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-                raise ValueError(f"headers: the value of {name!r} is not a valid header value")
-            if _SENSITIVE_HEADER.search(name):
-                secrets.append(value)
-            merged[name] = value
-        merged["Content-Type"] = "application/json"
-        if api_key:
-            merged["Authorization"] = f"Bearer {api_key}"
 
         self._ingest_url = ingest
         self._display_url = display
         self._has_key = bool(api_key)
-        self._headers = httpx.Headers(merged)
+        self._headers = default
         self._redact = Redactor(secrets)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._limits = limits
         self._transport = transport
         self._retry = RetrySettings(
             max_retries=max_retries,
-            backoff_base=float(backoff_base),
-            backoff_cap=float(backoff_cap),
-            retry_after_cap=float(retry_after_cap),
+            backoff_base=check_seconds("backoff_base", backoff_base),
+            backoff_cap=check_seconds("backoff_cap", backoff_cap),
+            retry_after_cap=check_seconds("retry_after_cap", retry_after_cap),
             retry_read_timeouts=bool(retry_read_timeouts),
         )
         self._http: httpx.AsyncClient | None = None
@@ -239,44 +218,13 @@ class WaygridClient:
         Example:
             >>> client = WaygridClient.from_env()  # doctest: +SKIP
         """
-        env = os.environ if environ is None else environ
-        base_url = env.get("WAYGRID_BASE_URL", "").strip()
-        if not base_url:
-            raise WaygridError(
-                "WAYGRID_BASE_URL is not set: set it to the Waygrid server's address, "
-                "e.g. WAYGRID_BASE_URL=http://127.0.0.1:1337"
-            )
-        try:
-            _check_base_url(base_url)
-        except ValueError as exc:
-            raise WaygridError(f"WAYGRID_BASE_URL: {exc}") from None
-        api_key = env.get("WAYGRID_API_KEY", "").strip() or None
-        try:
-            _check_api_key(api_key)
-        except ValueError as exc:
-            raise WaygridError(f"WAYGRID_API_KEY: {exc}") from None
+        base_url, api_key, env_timeout, env_retries = read_env(
+            os.environ if environ is None else environ
+        )
         if timeout is None:
-            timeout = DEFAULT_TIMEOUT
-            raw_timeout = env.get("WAYGRID_TIMEOUT", "").strip()
-            if raw_timeout:
-                try:
-                    seconds = float(raw_timeout)
-                except ValueError:
-                    seconds = math.nan
-                if not math.isfinite(seconds) or seconds <= 0:
-                    raise WaygridError(
-                        f"WAYGRID_TIMEOUT must be a positive number of seconds, got {raw_timeout!r}"
-                    )
-                timeout = seconds
+            timeout = DEFAULT_TIMEOUT if env_timeout is None else env_timeout
         if max_retries is None:
-            max_retries = DEFAULT_MAX_RETRIES
-            raw_retries = env.get("WAYGRID_MAX_RETRIES", "").strip()
-            if raw_retries:
-                if not (raw_retries.isascii() and raw_retries.isdigit()):
-                    raise WaygridError(
-                        f"WAYGRID_MAX_RETRIES must be an int >= 0, got {raw_retries!r}"
-                    )
-                max_retries = int(raw_retries)
+            max_retries = DEFAULT_MAX_RETRIES if env_retries is None else env_retries
         return cls(
             base_url,
             api_key,
@@ -417,14 +365,8 @@ class WaygridClient:
         body = self._body(spec, payload, validate)
         if idempotency_key is None:
             key = os.urandom(16).hex()  # a random 128-bit key, cheaper than uuid4().hex
-        elif (
-            isinstance(idempotency_key, str)
-            and len(idempotency_key) <= 255
-            and _HEADER_TOKEN.fullmatch(idempotency_key)
-        ):
-            key = idempotency_key
         else:
-            raise ValueError("idempotency_key must be 1-255 printable ASCII characters, no spaces")
+            key = check_idempotency_key(idempotency_key)
         headers = {"Idempotency-Key": key}
         url = self._ingest_url
         settings = self._retry
@@ -511,34 +453,4 @@ class WaygridClient:
             f"server? (got {shown!r})",
             status_code=status,
             body=text,
-        )
-
-
-def _check_base_url(base_url: str) -> tuple[httpx.URL, str]:
-    """The ingest URL for ``base_url``, and how to show it (without credentials)."""
-    hint = "base_url must be an absolute http:// or https:// URL, e.g. 'https://api.waygrid.io'"
-    if not isinstance(base_url, str):
-        raise ValueError(f"{hint}, got {type(base_url).__name__}")
-    try:
-        url = httpx.URL(base_url.strip())
-    except (httpx.InvalidURL, TypeError, ValueError):
-        raise ValueError(hint) from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(hint)
-    if url.query or url.fragment:
-        raise ValueError("base_url must not have a query string or fragment")
-    ingest = url.copy_with(path=url.path.rstrip("/") + _INGEST_PATH)
-    display = str(ingest.copy_with(username=None, password=None)) if url.userinfo else str(ingest)
-    return ingest, display
-
-
-def _check_api_key(api_key: str | None) -> None:
-    if api_key is None:
-        return
-    if not isinstance(api_key, str):
-        raise ValueError(f"api_key must be a str or None, got {type(api_key).__name__}")
-    if not _HEADER_TOKEN.fullmatch(api_key):
-        # Never echo the key: it is a secret even when it is malformed.
-        raise ValueError(
-            "api_key must be non-empty printable ASCII without spaces (pass None for no key)"
         )
