@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,8 @@ class TraversalStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        # Apps made and dropped in tests are closed when collected, without a ResourceWarning.
+        self._closer = weakref.finalize(self, self._db.close)
 
     def find_key(self, key: str) -> tuple[bytes | None, Traversal] | None:
         """The body digest and traversal stored under an idempotency key, if any."""
@@ -163,4 +166,4 @@ class TraversalStore:
     def close(self) -> None:
         """Close the database (further calls fail)."""
         with self._lock:
-            self._db.close()
+            self._closer()
