@@ -265,7 +265,30 @@ def create_app(
     db_path: str | os.PathLike[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """The Waygrid dev server as an ASGI app (see `waygrid.devserver`)."""
+    """The Waygrid dev server as a Starlette (ASGI) app; `waygrid.devserver` lists its routes.
+
+    Serve it with uvicorn (``waygrid dev`` or `waygrid.testing.DevServer` also count the TCP
+    connections) or call it in-process through ``httpx.ASGITransport(app)``. Its state
+    (storage, counters, fault injection) is `get_state(app)`.
+
+    Args:
+        strict: Reject the JSON-pointer conditions (``JsonExists``/``JsonEquals``) exactly as
+            today's server does. By default they are accepted, so every documented spec submits.
+        api_key: When set, ``POST /v1/ingest`` and the ``POST /_dev/...`` routes need
+            ``Authorization: Bearer <api_key>`` (compared in constant time), else 401.
+        db_path: A SQLite file that keeps traversals and idempotency keys across restarts
+            (created when missing). None keeps them in memory.
+        max_body_bytes: Larger request bodies get 413 (checked against ``Content-Length`` and
+            counted while streaming).
+
+    Returns:
+        The app. Creating one is cheap (an in-memory database), so tests can make one each.
+
+    Example:
+        >>> app = create_app(strict=True)
+        >>> get_state(app).strict
+        True
+    """
     state = DevState(strict=strict, api_key=api_key, db_path=db_path, max_body_bytes=max_body_bytes)
     routes = _Routes(state)
     app = Starlette(
