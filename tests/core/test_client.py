@@ -449,8 +449,19 @@ async def test_max_retries_is_respected(server: IngestServer, spec: Spec, max_re
             await client.submit(spec)
     assert len(server.requests) == 1 + max_retries
     assert caught.value.status_code == 503
+    assert caught.value.retry_after is None
     if max_retries:
         assert f"after {1 + max_retries} attempts" in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_server_error_keeps_retry_after(server: IngestServer, spec: Spec) -> None:
+    """A 503 with Retry-After that outlasts the retries keeps the server's wait on ServerError."""
+    server.reset(Reply(503, {"error": "maintenance"}, headers={"Retry-After": "0"}))
+    async with client_for(server, max_retries=0) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.submit(spec)
+    assert caught.value.retry_after == 0
 
 
 @pytest.mark.anyio

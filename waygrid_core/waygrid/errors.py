@@ -187,4 +187,14 @@ class RateLimitError(WaygridStatusError):
 
 
 class ServerError(WaygridStatusError):
-    """The server failed (5xx) for a reason other than the spec, and the retries ran out."""
+    """The server failed (5xx) for a reason other than the spec, and the retries ran out.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After``), when it said.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int, body: str, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status_code=status_code, body=body)

@@ -208,6 +208,7 @@ def classify_status(
             f"{where} failed with {label}{after}" + (f": {shown}" if shown else ""),
             status_code=status,
             body=body,
+            retry_after=retry_after,
         )
     elif status == 409:
         error = WaygridStatusError(
