@@ -1,0 +1,82 @@
+"""Helpers of the waygrid_django tests: Django under uvicorn, dispatcher processes, ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AsgiServer:
+    """Django's ASGI application served by uvicorn in a thread, on a loopback port."""
+
+    def __init__(self) -> None:
+        from django.core.asgi import get_asgi_application
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            get_asgi_application(),
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="django-asgi", daemon=True)
+
+    def start(self) -> AsgiServer:
+        """Serve; returns once uvicorn accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+def run_dispatchers(
+    count: int, base_url: str, *args: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run ``count`` ``manage.py waygrid_dispatch`` processes at once on the test database."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.django.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "WAYGRID_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+        "WAYGRID_BASE_URL": base_url,
+    }
+    command = [sys.executable, "-m", "django", "waygrid_dispatch", *args]
+    processes = [
+        subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(count)
+    ]
+    done = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(command, process.returncode, out, err))
+    return done
