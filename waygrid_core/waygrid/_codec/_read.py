@@ -255,12 +255,10 @@ class _Reader:
             found = self.seen.get(key)
             if found is None:
                 found = self.seen[key] = self.read_parameters(value, path)
-            return found  # type: ignore[no-any-return]
+            return found
         return self.read_parameters(value, path)
 
-    def read_parameters(
-        self, value: object, path: Path
-    ) -> tuple[tuple[str, ParameterValue], ...]:
+    def read_parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         obj = self.expect_object(value, path, "parameters")
         result: list[tuple[str, ParameterValue]] = []
         for name, raw in obj.items():
