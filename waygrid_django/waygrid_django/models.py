@@ -29,10 +29,10 @@ class Submission(models.Model):
     class Status(models.TextChoices):
         """Where a submission stands."""
 
-        PENDING = "pending", "pending"
-        SENDING = "sending", "sending"
-        SUBMITTED = "submitted", "submitted"
-        FAILED = "failed", "failed"
+        PENDING = "pending"
+        SENDING = "sending"
+        SUBMITTED = "submitted"
+        FAILED = "failed"
 
     spec: models.JSONField[Any, Any] = models.JSONField(
         help_text='The spec\'s wire form (the value of "graph").'

@@ -44,10 +44,10 @@ class Migration(migrations.Migration):
                     "status",
                     models.CharField(
                         choices=[
-                            ("pending", "pending"),
-                            ("sending", "sending"),
-                            ("submitted", "submitted"),
-                            ("failed", "failed"),
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("submitted", "Submitted"),
+                            ("failed", "Failed"),
                         ],
                         default="pending",
                         max_length=16,

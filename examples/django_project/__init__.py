@@ -1,0 +1,1 @@
+"""The Django example project (``manage.py`` is in this folder)."""

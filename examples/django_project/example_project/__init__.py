@@ -1,0 +1,1 @@
+"""The example project: one view that starts the seed's workflow through the Waygrid outbox."""
