@@ -24,9 +24,14 @@ dev: install
 	$(RUN) waygrid dev
 
 # pytest exits 5 when it collected nothing: a failure here, we always have tests.
+# The second run repeats tests/django on PostgreSQL (WAYGRID_TEST_POSTGRES_URL; skipped without
+# it, an error when WAYGRID_TEST_REQUIRE_POSTGRES=1). Both always run; either failing fails.
 test: install
 	@$(RUN) pytest; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; status=1; fi; \
+	WAYGRID_TEST_DATABASE=postgresql $(RUN) pytest tests/django; pg=$$?; \
+	if [ $$pg -eq 5 ]; then echo "pytest collected no Django tests" >&2; pg=1; fi; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; exit $$pg
 
 check: install
 	$(RUN) ruff format --check .
