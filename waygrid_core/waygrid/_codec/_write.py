@@ -24,6 +24,18 @@ if TYPE_CHECKING:
 __all__ = ["spec_to_dict", "spec_to_json"]
 
 
+def _head(node: Node) -> str:
+    """The members every node kind starts with: type, address, policies, parameters."""
+    head = (
+        '{"type":"' + node.kind + '","address":' + quote(node.address)
+        + ',"retryPolicy":' + fragment(node.retry_policy)
+        + ',"deliveryStrategy":' + fragment(node.delivery_strategy)
+    )  # fmt: skip
+    if node.parameters:
+        head += parameters_fragment(node.parameters)
+    return head
+
+
 def spec_to_json(spec: Spec) -> str:
     """The canonical compact JSON text of a spec (the value of ``"graph"``)."""
     out: list[str] = ['{"entryPoints":[']
@@ -43,16 +55,7 @@ def spec_to_json(spec: Spec) -> str:
         kind = type(item)
         if kind is StandardNode:
             node = cast(StandardNode, item)
-            head = (
-                '{"type":"standard","address":'
-                + quote(node.address)
-                + ',"retryPolicy":'
-                + fragment(node.retry_policy)
-                + ',"deliveryStrategy":'
-                + fragment(node.delivery_strategy)
-            )
-            if node.parameters:
-                head += parameters_fragment(node.parameters)
+            head = _head(node)
             tail = "}" if node.label_text is None else ',"label":' + quote(node.label_text) + "}"
             success, failure, edges = (
                 node.on_success_node,
@@ -82,16 +85,7 @@ def spec_to_json(spec: Spec) -> str:
                 emit(head)
         elif kind is ForkNode:
             fork = cast(ForkNode, item)
-            head = (
-                '{"type":"fork","address":'
-                + quote(fork.address)
-                + ',"retryPolicy":'
-                + fragment(fork.retry_policy)
-                + ',"deliveryStrategy":'
-                + fragment(fork.delivery_strategy)
-            )
-            if fork.parameters:
-                head += parameters_fragment(fork.parameters)
+            head = _head(fork)
             if fork.join_node_id is None:
                 raise SpecError(
                     f"fork {fork.address!r} has no join_id; set one with .join_id(...) "
@@ -114,16 +108,7 @@ def spec_to_json(spec: Spec) -> str:
                     f"join {join.address!r} has no join_id; set one with .join_id(...) or "
                     "attach it with fork.joined_by(join)"
                 )
-            head = (
-                '{"type":"join","address":'
-                + quote(join.address)
-                + ',"retryPolicy":'
-                + fragment(join.retry_policy)
-                + ',"deliveryStrategy":'
-                + fragment(join.delivery_strategy)
-            )
-            if join.parameters:
-                head += parameters_fragment(join.parameters)
+            head = _head(join)
             head += ',"joinNodeId":' + quote(join.join_node_id)
             head += ',"strategy":' + fragment(join.join_strategy)
             if join.join_timeout is not None:
