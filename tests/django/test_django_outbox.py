@@ -256,3 +256,26 @@ def test_outbox_views_under_wsgi_and_asgi(
             assert body["status"] == "submitted"
             assert waygrid_server.traversal(body["traversal_id"]) is not None
     assert Submission.objects.filter(status=Status.SUBMITTED).count() == 2
+
+
+def test_outcome_of_a_lost_claim_is_not_recorded(
+    service: WaygridService, settings: Settings, waygrid_server: DevServer
+) -> None:
+    """If another dispatcher took a row over meanwhile, the first one's outcome is dropped."""
+    from waygrid_django import outbox
+
+    settings.WAYGRID_OUTBOX_SEND_ON_COMMIT = False
+    service = get_service()
+    for number in range(3):
+        service.submit_on_commit(SPEC, number)
+    rows = outbox.claim(lease=60, limit=10)
+    assert len(rows) == 3
+    assert outbox.claim(lease=60, limit=10) == []  # claimed rows are not handed out twice
+    Submission.objects.filter(pk=rows[0].pk).update(claim_token="someone-else")
+    result = service.send([])  # nothing selected: nothing sent
+    assert result.claimed == 0
+    outcomes = [service.submit(SPEC, payload=row.payload) for row in rows]
+    recorded = outbox.record(rows, outcomes, service.outbox_settings)
+    assert (recorded.submitted, recorded.claimed) == (2, 2)
+    assert Submission.objects.get(pk=rows[0].pk).status == Status.SENDING
+    assert Submission.objects.filter(status=Status.SUBMITTED).count() == 2

@@ -67,6 +67,7 @@ class Submission(models.Model):
     claim_token: models.CharField[str, str] = models.CharField(
         max_length=32, blank=True, default="", editable=False
     )
+    """The token of the last claim: the sender that may record the outcome of a sending row."""
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]

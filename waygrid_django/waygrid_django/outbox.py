@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -34,6 +35,15 @@ __all__ = ["DispatchResult", "claim", "enqueue", "record"]
 logger = logging.getLogger("waygrid_django")
 Status = Submission.Status
 _MAX_ERROR = 4000
+_RECORDED = (
+    "status",
+    "traversal_id",
+    "dag_hash",
+    "last_error",
+    "submitted_at",
+    "next_attempt_at",
+    "updated_at",
+)
 _SYNCED_FIELDS = (
     "status",
     "attempts",
@@ -115,11 +125,11 @@ def claim(
     """
     db = _db(using)
     now = timezone.now()
-    abandoned = Q(status=Status.SENDING, next_attempt_at__lte=now)
-    if pks is None:
-        claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | abandoned
-        rows = Submission.objects.using(db).filter(claimable)
+    if pks is None:  # due pending rows, and sending rows whose lease ran out
+        due = {"status__in": [Status.PENDING, Status.SENDING], "next_attempt_at__lte": now}
+        rows = Submission.objects.using(db).filter(**due)
     else:
+        abandoned = Q(status=Status.SENDING, next_attempt_at__lte=now)
         rows = Submission.objects.using(db).filter(Q(status=Status.PENDING) | abandoned)
         rows = rows.filter(pk__in=list(pks))
     rows = rows.order_by("next_attempt_at", "pk")
@@ -170,70 +180,91 @@ def record(
     *,
     using: str | None = None,
 ) -> DispatchResult:
-    """Store each claimed row's outcome, then send the signals.
+    """Store the claimed rows' outcomes (one ``UPDATE`` per claim), then send the signals.
 
-    A row whose claim was taken over meanwhile (its lease ran out) is left to the new owner.
+    A row whose claim was taken over meanwhile (its lease ran out) is left to its new owner: the
+    update only matches rows still holding this claim's token.
     """
     db = _db(using)
     now = timezone.now()
-    succeeded: list[tuple[Submission, SubmitResult]] = []
-    given_up: list[tuple[Submission, BaseException]] = []
+    kinds = [_apply(r, o, settings, now) for r, o in zip(rows, outcomes, strict=True)]
+    ours: set[int] = set()
+    with transaction.atomic(using=db):
+        for token in {row.claim_token for row in rows}:
+            group = [row for row in rows if row.claim_token == token]
+            if _write(db, group, token) == len(group):
+                ours.update(row.pk for row in group)
+            else:
+                claimed = Submission.objects.using(db).filter(claim_token=token)
+                pks = [row.pk for row in group]
+                ours.update(claimed.filter(pk__in=pks).values_list("pk", flat=True))
     counts = [0, 0, 0]
-    with transaction.atomic(using=db):  # one commit per batch, not one per row
-        for row, outcome in zip(rows, outcomes, strict=True):
-            kind = _record_one(row, outcome, settings, db, now)
-            if kind is None:
-                continue  # another sender owns the row now; it records the same outcome
-            counts[kind] += 1
-            if isinstance(outcome, SubmitResult):
-                succeeded.append((row, outcome))
-            elif kind == 2:
-                given_up.append((row, outcome))
-    for row, result in succeeded:
-        _send(submission_succeeded, row, result=result)
-    for row, error in given_up:
-        _send(submission_failed, row, error=error)
+    for row, outcome, kind in zip(rows, outcomes, kinds, strict=True):
+        if row.pk not in ours:
+            continue
+        counts[kind] += 1
+        if isinstance(outcome, SubmitResult):
+            _send(submission_succeeded, row, result=outcome)
+        elif kind == 2:
+            _send(submission_failed, row, error=outcome)
     return DispatchResult(*counts)
 
 
-def _record_one(
-    row: Submission,
-    outcome: SubmitResult | BaseException,
-    settings: OutboxSettings,
-    db: str,
-    now: datetime,
-) -> int | None:
-    """Store one outcome; 0 submitted, 1 to retry, 2 failed, None when the row is not ours."""
-    changes: dict[str, object] = {"claim_token": "", "updated_at": now}
+def _field(name: str) -> Field[Any, Any]:
+    field = Submission._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    assert field.column is not None
+    return field.column
+
+
+def _write(db: str, rows: list[Submission], token: str) -> int:
+    """``UPDATE`` each row still holding ``token``; how many matched.
+
+    One prepared statement run for every row (``executemany``: one round trip with psycopg's
+    pipeline), because the ORM's per-row ``update()`` or ``bulk_update()`` costs more in
+    query compilation than the database spends on the rows.
+    """
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    fields = [_field(name) for name in _RECORDED]
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(Submission._meta.db_table)} SET {assignments} WHERE "
+        f"{quote(_column(_field('id')))} = %s AND {quote(_column(_field('claim_token')))} = %s"
+    )
+    params = [
+        [field.get_db_prep_value(getattr(row, field.attname), connection) for field in fields]
+        + [row.pk, token]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        return int(cursor.rowcount)
+
+
+def _apply(
+    row: Submission, outcome: SubmitResult | BaseException, settings: OutboxSettings, now: datetime
+) -> int:
+    """Set the outcome on ``row`` (in memory): 0 submitted, 1 to retry, 2 failed."""
+    row.updated_at = now
     if isinstance(outcome, SubmitResult):
-        changes |= {
-            "status": Status.SUBMITTED,
-            "traversal_id": outcome.traversal_id,
-            "dag_hash": outcome.dag_hash,
-            "last_error": "",
-            "submitted_at": now,
-            "next_attempt_at": now,
-        }
-        kind = 0
-    elif _permanent(outcome) or row.attempts >= settings.max_attempts:
-        changes |= {"status": Status.FAILED, "last_error": _describe(outcome)}
-        kind = 2
-    else:
-        wait = settings.backoff_after(row.attempts)
-        if isinstance(outcome, RateLimitError) and outcome.retry_after:
-            wait = max(wait, outcome.retry_after)
-        changes |= {
-            "status": Status.PENDING,
-            "last_error": _describe(outcome),
-            "next_attempt_at": now + timedelta(seconds=wait),
-        }
-        kind = 1
-    mine = Submission.objects.using(db).filter(pk=row.pk, claim_token=row.claim_token)
-    if not mine.update(**changes):
-        return None
-    for name, value in changes.items():
-        setattr(row, name, value)
-    return kind
+        row.status = Status.SUBMITTED
+        row.traversal_id, row.dag_hash = outcome.traversal_id, outcome.dag_hash
+        row.last_error, row.submitted_at, row.next_attempt_at = "", now, now
+        return 0
+    row.last_error = _describe(outcome)
+    if _permanent(outcome) or row.attempts >= settings.max_attempts:
+        row.status = Status.FAILED
+        return 2
+    wait = settings.backoff_after(row.attempts)
+    if isinstance(outcome, RateLimitError) and outcome.retry_after:
+        wait = max(wait, outcome.retry_after)
+    row.status, row.next_attempt_at = Status.PENDING, now + timedelta(seconds=wait)
+    return 1
 
 
 def _send(signal: Signal, row: Submission, **kwargs: object) -> None:
