@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -22,18 +23,21 @@ from waygrid import (
     Spec,
     SpecError,
     SpecRejectedError,
+    WaygridError,
     WaygridStatusError,
 )
-from waygrid.client import JsonPayload, SubmitResult
+from waygrid.client import JsonPayload, SubmitResult, WaygridClient
 
 from .conf import OutboxSettings
 from .models import Submission
 from .signals import submission_failed, submission_succeeded
 
-__all__ = ["DispatchResult", "claim", "enqueue", "record"]
+__all__ = ["DispatchResult", "claim", "copy_state", "enqueue", "record", "send_rows"]
 
 logger = logging.getLogger("waygrid_django")
 Status = Submission.Status
+SEND_CONCURRENCY = 32
+"""Rows one process sends at once (the connection pool holds up to 100 connections)."""
 _MAX_ERROR = 4000
 _RECORDED = (
     "status",
@@ -156,6 +160,34 @@ def claim(
         return []
     mine = Submission.objects.using(db).filter(pk__in=picked, claim_token=token)
     return list(mine.order_by("pk"))
+
+
+async def send_rows(
+    client: WaygridClient, rows: Sequence[Submission]
+) -> list[SubmitResult | BaseException]:
+    """Send claimed rows concurrently (at most `SEND_CONCURRENCY` at once); one outcome each.
+
+    Each row is sent with its own idempotency key, without validation (done when it was
+    written). Errors are returned, not raised: they are recorded on the rows.
+    """
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send(row: Submission) -> SubmitResult | BaseException:
+        try:
+            spec = Spec.from_dict(row.spec)
+        except SpecError as exc:
+            return exc
+        async with gate:
+            try:
+                return await client.submit(
+                    spec, row.payload, idempotency_key=row.idempotency_key, validate=False
+                )
+            except Exception as exc:  # recorded on the row; unexpected ones logged as well
+                if not isinstance(exc, WaygridError):
+                    logger.exception("Submission %s: unexpected error while sending", row.pk)
+                return exc
+
+    return list(await asyncio.gather(*(send(row) for row in rows)))
 
 
 def _permanent(error: BaseException) -> bool:

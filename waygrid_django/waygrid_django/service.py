@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import threading
@@ -17,7 +16,7 @@ from django.dispatch import receiver
 from django.test.signals import setting_changed
 from django.utils.asyncio import async_unsafe
 
-from waygrid import Spec, SpecError, WaygridError
+from waygrid import Spec
 from waygrid.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, JsonPayload, SubmitResult, WaygridClient
 
 from ._loop import LoopThread
@@ -31,8 +30,6 @@ __all__ = ["WaygridService", "get_service"]
 
 logger = logging.getLogger("waygrid_django")
 
-_SEND_CONCURRENCY = 32
-"""Outbox rows sent at once by one process (the pool keeps up to 100 connections)."""
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
 
@@ -245,35 +242,14 @@ class WaygridService:
 
         if not rows:
             return DispatchResult()
-        specs: list[Spec | SpecError] = []
-        for row in rows:
-            try:
-                specs.append(Spec.from_dict(row.spec))
-            except SpecError as exc:
-                specs.append(exc)
-        outcomes = self._loop.run(self._send_rows(rows, specs))
+        outcomes = self._loop.run(self._send_rows(rows))
         return record(rows, outcomes, self.outbox_settings, using=using)
 
-    async def _send_rows(
-        self, rows: list[Submission], specs: list[Spec | SpecError]
-    ) -> list[SubmitResult | BaseException]:
+    async def _send_rows(self, rows: list[Submission]) -> list[SubmitResult | BaseException]:
+        from .outbox import send_rows
+
         _, client = self._clients_here()
-        gate = asyncio.Semaphore(_SEND_CONCURRENCY)
-
-        async def send(row: Submission, spec: Spec | SpecError) -> SubmitResult | BaseException:
-            if isinstance(spec, SpecError):
-                return spec
-            async with gate:
-                try:
-                    return await client.submit(
-                        spec, row.payload, idempotency_key=row.idempotency_key, validate=False
-                    )
-                except Exception as exc:  # recorded on the row; unexpected ones logged too
-                    if not isinstance(exc, WaygridError):
-                        logger.exception("Submission %s: unexpected error while sending", row.pk)
-                    return exc
-
-        return list(await asyncio.gather(*(send(r, s) for r, s in zip(rows, specs, strict=True))))
+        return await send_rows(client, rows)
 
     # --- Lifecycle -----------------------------------------------------------------------------
 
