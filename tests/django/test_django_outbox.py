@@ -161,6 +161,15 @@ def test_server_errors_back_off_then_fail(
     assert [kind for kind, _, _ in signals] == ["failed"]
 
 
+def test_retry_after_is_honoured(service: WaygridService, waygrid_server: DevServer) -> None:
+    """A 503 with Retry-After longer than the backoff delays the next attempt that long."""
+    waygrid_server.fail_next(1, status=503, retry_after=120)
+    before = timezone.now()
+    row = service.submit_on_commit(SPEC)
+    assert row.status == Status.PENDING
+    assert timedelta(seconds=119) < row.next_attempt_at - before < timedelta(seconds=122)
+
+
 def test_rejected_spec_fails_at_once(
     settings: Settings, signals: list[tuple[str, Submission, object]]
 ) -> None:

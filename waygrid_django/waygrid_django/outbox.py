@@ -293,7 +293,7 @@ def _apply(
         row.status = Status.FAILED
         return 2
     wait = settings.backoff_after(row.attempts)
-    if isinstance(outcome, RateLimitError) and outcome.retry_after:
+    if isinstance(outcome, (RateLimitError, ServerError)) and outcome.retry_after:
         wait = max(wait, outcome.retry_after)
     row.status, row.next_attempt_at = Status.PENDING, now + timedelta(seconds=wait)
     return 1
