@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ["core", "http", "fastapi"]
+SECTIONS = ["core", "http", "fastapi", "django"]
 
 
 def main(argv: list[str]) -> None:

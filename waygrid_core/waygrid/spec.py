@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._codec import decode_spec, spec_to_dict, spec_to_json
+from ._gc import gc_paused
 from ._json import loads_strict
 from ._tree import TreeValue
 from .dag import CompiledDag, compile_spec, to_mermaid, validate_spec
@@ -87,7 +88,8 @@ class Spec(TreeValue):
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form as plain dicts, lists, strings, numbers, booleans (a fresh copy)."""
-        return spec_to_dict(self)
+        with gc_paused():
+            return spec_to_dict(self)
 
     @staticmethod
     def from_dict(obj: object) -> Spec:
@@ -100,12 +102,14 @@ class Spec(TreeValue):
         Raises:
             SpecDecodeError: with the path of the offending value and what was expected.
         """
-        return decode_spec(obj)
+        with gc_paused():
+            return decode_spec(obj)
 
     @staticmethod
     def from_json(text: str | bytes) -> Spec:
         """Read a spec from JSON text; see `from_dict`. Duplicate keys are rejected."""
-        return decode_spec(loads_strict(text))
+        with gc_paused():
+            return decode_spec(loads_strict(text))
 
     # --- Validation and compilation --------------------------------------------------------
 
@@ -119,7 +123,8 @@ class Spec(TreeValue):
             SpecValidationError: when an error-severity issue exists (with ``strict=True``,
                 also when a warning does).
         """
-        return validate_spec(self, strict=strict)
+        with gc_paused():
+            return validate_spec(self, strict=strict)
 
     def compile(self, salt: str = "test") -> CompiledDag:
         """Compile the spec as the server does, giving its nodes, edges and dagHash.
@@ -127,7 +132,8 @@ class Spec(TreeValue):
         Raises:
             SpecValidationError: for graphs the server's compiler rejects.
         """
-        return compile_spec(self, salt=salt)
+        with gc_paused():
+            return compile_spec(self, salt=salt)
 
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart`` of the compiled graph."""
