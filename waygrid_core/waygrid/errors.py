@@ -56,6 +56,16 @@ class ValidationIssue:
     hint: str | None = None
     """What to do about it, when there is something to say."""
 
+    def to_dict(self) -> dict[str, str | None]:
+        """The issue as JSON: ``severity``, ``code``, ``path``, ``message``, ``hint``."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
     def __str__(self) -> str:
         text = f"{self.severity} [{self.code}] at {self.path}: {self.message}"
         return f"{text} (hint: {self.hint})" if self.hint else text

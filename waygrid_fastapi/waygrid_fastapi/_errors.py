@@ -107,17 +107,7 @@ def _respond(
         "title": title,
         "status": status,
         "detail": detail,
-        "issues": [_issue(i) for i in issues],
+        "issues": [issue.to_dict() for issue in issues],
     }
     headers = None if retry_after is None else {"Retry-After": str(max(0, retry_after))}
     return _ProblemResponse(body, status_code=status, headers=headers)
-
-
-def _issue(issue: ValidationIssue) -> dict[str, str | None]:
-    return {
-        "severity": issue.severity,
-        "code": issue.code,
-        "path": issue.path,
-        "message": issue.message,
-        "hint": issue.hint,
-    }

@@ -7,9 +7,10 @@ as the server, plus the leniencies the published docs promise (``lenient=True``)
 
 from ._read import decode_spec
 from ._tables import key_segment, render_path, wire_value
-from ._write import spec_to_dict, spec_to_json
+from ._write import condition_to_dict, spec_to_dict, spec_to_json
 
 __all__ = [
+    "condition_to_dict",
     "decode_spec",
     "key_segment",
     "render_path",

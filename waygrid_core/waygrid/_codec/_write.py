@@ -21,7 +21,7 @@ from ._tables import fragment, parameters_fragment, quote, wire_value
 if TYPE_CHECKING:
     from ..spec import Spec
 
-__all__ = ["spec_to_dict", "spec_to_json"]
+__all__ = ["condition_to_dict", "spec_to_dict", "spec_to_json"]
 
 
 def _head(node: Node) -> str:
@@ -159,9 +159,20 @@ def spec_to_dict(spec: Spec) -> dict[str, Any]:
     """The wire form as plain dicts and lists, equal to ``json.loads(spec_to_json(spec))``."""
     entries: list[Any] = [None] * len(spec.entry_points)
     root: dict[str, Any] = {"entryPoints": entries, "repeatPolicy": wire_value(spec.repeat_policy)}
-    work: list[tuple[INode | Condition, Any, Any]] = [
-        (node, entries, index) for index, node in enumerate(spec.entry_points)
-    ]
+    _fill([(node, entries, index) for index, node in enumerate(spec.entry_points)])
+    return root
+
+
+def condition_to_dict(condition: Condition) -> dict[str, Any]:
+    """The wire form of one condition, e.g. ``{"type": "Not", "cond": {"type": "Always"}}``."""
+    holder: list[Any] = [None]
+    _fill([(condition, holder, 0)])
+    result: dict[str, Any] = holder[0]
+    return result
+
+
+def _fill(work: list[tuple[INode | Condition, Any, Any]]) -> None:
+    """Write each item's wire dict into ``container[key]``, children included, without recursion."""
     while work:
         item, container, key = work.pop()
         result: dict[str, Any]
@@ -234,4 +245,3 @@ def spec_to_dict(spec: Spec) -> dict[str, Any]:
         else:
             result = {"type": "Always"}
         container[key] = result
-    return root

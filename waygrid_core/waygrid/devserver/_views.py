@@ -5,37 +5,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .._codec import spec_to_dict, wire_value
+from .._codec import condition_to_dict, wire_value
 from .._values import format_duration
 from ..dag import CompiledDag, compile_spec, to_mermaid, validate_spec
-from ..errors import SpecValidationError, ValidationIssue
+from ..errors import SpecValidationError
 
 if TYPE_CHECKING:
-    from ..conditions import Condition
     from ._store import Traversal
 
-__all__ = ["dag_to_dict", "dumps", "issue_to_dict", "traversal_detail", "traversal_summary"]
-
-
-def _condition(condition: Condition) -> Any:
-    """A condition's wire form, written by the one codec (through a one-edge spec)."""
-    from .. import Condition as ConditionBuilder
-    from .. import Node, Spec
-
-    leaf = Node.standard("waygrid://x/y")
-    spec = Spec.single(leaf.on_conditions([ConditionBuilder.when(condition, leaf)]))
-    return spec_to_dict(spec)["entryPoints"][0]["onConditions"][0]["condition"]
-
-
-def issue_to_dict(issue: ValidationIssue) -> dict[str, Any]:
-    """A validation issue as JSON."""
-    return {
-        "severity": issue.severity,
-        "code": issue.code,
-        "path": issue.path,
-        "message": issue.message,
-        "hint": issue.hint,
-    }
+__all__ = ["dag_to_dict", "dumps", "traversal_detail", "traversal_summary"]
 
 
 def dag_to_dict(dag: CompiledDag) -> dict[str, Any]:
@@ -64,7 +42,7 @@ def dag_to_dict(dag: CompiledDag) -> dict[str, Any]:
     for edge in dag.edges:
         entry: dict[str, Any] = {"source": edge.source, "target": edge.target, "guard": edge.guard}
         if edge.condition is not None:
-            entry["condition"] = _condition(edge.condition)
+            entry["condition"] = condition_to_dict(edge.condition)
         edges.append(entry)
     return {
         "dagHash": dag.dag_hash,
@@ -101,7 +79,7 @@ def traversal_detail(traversal: Traversal) -> dict[str, Any]:
         has_payload="payload" in document,
         dag=dag_to_dict(dag),
         mermaid=to_mermaid(dag),
-        issues=[issue_to_dict(issue) for issue in issues],
+        issues=[issue.to_dict() for issue in issues],
     )
     return detail
 
