@@ -58,16 +58,7 @@ class Rejected:
             "detail": {"path": self.path, "reason": self.reason},
         }
         if self.issues:
-            document["issues"] = [
-                {
-                    "severity": issue.severity,
-                    "code": issue.code,
-                    "path": issue.path,
-                    "message": issue.message,
-                    "hint": issue.hint,
-                }
-                for issue in self.issues
-            ]
+            document["issues"] = [issue.to_dict() for issue in self.issues]
         return error_body(document)
 
 
