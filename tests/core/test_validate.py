@@ -138,6 +138,7 @@ def test_warnings() -> None:
         "join-without-timeout",
         "unsupported-by-server",
         "multiple-always-conditions",
+        "on-success-shadowed",
     }
     assert by_code["unsupported-by-server"].path == "$.entryPoints[0].onConditions[2].condition"
     assert by_code["max-retries-out-of-range"].path.endswith(".branches.a.retryPolicy.maxRetries")
@@ -235,3 +236,11 @@ def test_mermaid_condition_labels_are_short_and_readable() -> None:
     text = spec.to_mermaid()
     assert '-- "all(exists /a, always)" -->' in text
     assert '-- "not(not(not(not(not(not(not(not(not(n..." -->' in text
+
+
+def test_always_condition_shadows_on_success() -> None:
+    """An always-true conditional edge next to on_success makes on_success unreachable."""
+    spec = Spec.single(A.on_success(B).on_conditions([Condition.when(Condition.ALWAYS, B)]))
+    (warning,) = spec.validate()
+    assert (warning.code, warning.path) == ("on-success-shadowed", "$.entryPoints[0].onSuccess")
+    assert Spec.single(A.on_conditions([Condition.when(Condition.ALWAYS, B)])).validate() == []

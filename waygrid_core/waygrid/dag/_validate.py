@@ -160,6 +160,14 @@ def _condition_warnings(node: StandardNode, path: Any, warn: Any) -> None:
             )
         if constant is True:
             always.append(index)
+    if always and node.on_success_node is not None:
+        warn(
+            "on-success-shadowed",
+            (path, ".onSuccess"),
+            f"condition {always[0]} is true whatever the output, and the server takes matching "
+            "conditional edges instead of on_success, so this on_success is never taken",
+            "drop the unconditional edge, or make it the on_success continuation",
+        )
     if len(always) >= 2:
         warn(
             "multiple-always-conditions",
