@@ -25,7 +25,7 @@ def test_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
     """The quickstart validates, prints the JSON and hash, and submits to a dev server."""
     (code,) = _python_blocks("Quickstart")
     with DevServer() as server:
-        exec(code.replace("http://127.0.0.1:1337", server.base_url), {})  # noqa: S102
+        exec(code.replace("http://127.0.0.1:1337", server.base_url), {})
         (stored,) = server.traversals()
     printed = capsys.readouterr().out.splitlines()
     assert printed[-1] == f"{stored.traversal_id} {stored.dag_hash}"
@@ -36,7 +36,7 @@ def test_building_specs_and_fork_join() -> None:
     """The builder and fork/join snippets build a valid spec."""
     namespace: dict[str, Any] = {}
     for code in _python_blocks("Building specs"):
-        exec(code, namespace)  # noqa: S102
+        exec(code, namespace)
     spec = namespace["spec"]
     assert isinstance(spec, Spec)
     assert spec.validate() == []
