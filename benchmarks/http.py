@@ -68,8 +68,34 @@ async def raw_rate(base_url: str) -> float:
         return await _drive(TOTAL, IN_FLIGHT, send)
 
 
+def startup_seconds() -> float:
+    """How long ``waygrid dev --port 0`` takes to print where it listens (best of three)."""
+    import subprocess
+    import sys
+
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "waygrid.cli", "dev", "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        timings.append(time.perf_counter() - start)
+        process.terminate()
+        process.wait(timeout=10)
+        if "listening on" not in line:
+            raise RuntimeError(f"waygrid dev printed {line!r}")
+    return min(timings)
+
+
 def run() -> None:
     """Print the client and dev server figures."""
+    heading("Dev server start-up")
+    row("waygrid dev: launch to 'listening on' (target < 1 s)", f"{startup_seconds():8.2f} s")
     heading(f"Client: {TOTAL:,} submits, {IN_FLIGHT} in flight, dev server in its own process")
     sdk: list[float] = []
     raw: list[float] = []

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -355,10 +354,9 @@ def test_the_installed_command_prints_help() -> None:
         assert command in done.stdout
 
 
-def test_waygrid_dev_starts_quickly_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    """``waygrid dev --port 0`` prints its URL within a second or two, serves, and exits 0 on SIGINT."""
+def test_waygrid_dev_starts_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """``waygrid dev --port 0`` prints its URL, serves, and exits 0 on SIGINT (start-up time: make bench)."""
     db = tmp_path / "dev.sqlite3"
-    started = time.monotonic()
     process = subprocess.Popen(
         [*waygrid_command(), "dev", "--port", "0", "--strict", "--db", str(db)],
         stdout=subprocess.PIPE,
@@ -369,9 +367,7 @@ def test_waygrid_dev_starts_quickly_serves_and_stops_on_ctrl_c(tmp_path: Path) -
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        elapsed = time.monotonic() - started
         assert first.startswith("Waygrid dev server listening on http://127.0.0.1:"), first
-        assert elapsed < 3.0, f"took {elapsed:.2f} s to start"
         url = first.split()[-1]
         health = httpx.get(f"{url}/_dev/health").json()
         assert health["strict"] is True
