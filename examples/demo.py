@@ -28,7 +28,8 @@ def show(title: str, spec: Spec) -> None:
         return
     for warning in warnings:
         print(f"warning: {warning}")
-    print(f"valid; dagHash {spec.compile().dag_hash}; {len(spec.compile().nodes)} compiled nodes")
+    dag = spec.compile()
+    print(f"valid; dagHash {dag.dag_hash}; {len(dag.nodes)} compiled nodes")
     print('\nJSON (what POST /v1/ingest receives as "graph"):')
     print(spec.to_json(indent=2))
     print("\nMermaid:")
@@ -56,13 +57,10 @@ def main() -> None:
 
         _banner("FastAPI example (examples/fastapi_app) against the dev server")
         fastapi_demo(server.base_url)
-        try:
-            from examples.django_project.demo import run_demo as django_demo
-        except ImportError:  # pragma: no cover - only while the Django example is missing
-            django_demo = None
-        if django_demo is not None:
-            _banner("Django example (examples/django_project) against the dev server")
-            django_demo(server.base_url)
+        from examples.django_project.demo import run_demo as django_demo
+
+        _banner("Django example (examples/django_project) against the dev server")
+        django_demo(server.base_url)
     sys.stdout.flush()
 
 

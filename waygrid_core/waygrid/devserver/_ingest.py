@@ -109,11 +109,9 @@ def ingest(body: bytes, *, json_conditions: bool) -> tuple[Accepted | Rejected, 
     try:
         dag = compile_spec(spec)
     except SpecValidationError as exc:
-        error = exc.server_error or "com.monadial.waygrid.common.domain.algebra.RouteCompilerError"
-        if error.startswith(INVALID_BODY[:40]):  # decodes in the SDK, not on the server
-            error = INVALID_BODY + spaces2(document)
-        if not exc.issues:  # pragma: no cover - the compiler always names a problem
-            return Rejected(error, "$", str(exc)), document
+        # Read like the server, every fork and join has a join id: only compiler errors remain,
+        # and those always come with the server's text and at least one issue.
+        error = exc.server_error or str(exc)
         first = exc.errors[0] if exc.errors else exc.issues[0]
         return Rejected(error, first.path, first.message, exc.issues), document
     return Accepted(dag.dag_hash), document
