@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-UV = shutil.which("uv") or f"{sys.executable} -m uv"
+# `make test` exports the uv it uses (maybe a private copy in .tools/uv).
+UV = os.environ.get("UV") or shutil.which("uv") or f"{sys.executable} -m uv"
 
 
 def _uv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
