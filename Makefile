@@ -22,6 +22,10 @@ PY_ID := $(shell $(PYTHON) -c 'import sys, platform; print(sys.executable, platf
 PY := $(firstword $(PY_ID))
 
 export UV_PYTHON_DOWNLOADS ?= never
+# Trust the certificates the system trusts (as pip does), e.g. a company's TLS proxy; uv's own
+# bundle would refuse them. UV_NATIVE_TLS is the name older uv releases read.
+export UV_SYSTEM_CERTS ?= 1
+export UV_NATIVE_TLS ?= 1
 TOOLS := $(CURDIR)/.tools
 UV ?= $(or $(shell command -v uv 2>/dev/null),\
 	$(shell $(PYTHON) -m uv --version >/dev/null 2>&1 && echo "$(PYTHON) -m uv"),\
