@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -134,7 +135,14 @@ def _print_rows(title: str) -> None:
             f"{row.dag_hash or '-':<16}  {json.dumps(row.payload)}"
         )
         if row.last_error and row.status != Submission.Status.SUBMITTED:
-            print(f"     last error: {row.last_error[:90]}")
+            print(
+                textwrap.fill(
+                    row.last_error,
+                    100,
+                    initial_indent="     last error: ",
+                    subsequent_indent=" " * 17,
+                )
+            )
 
 
 def main() -> None:
