@@ -94,3 +94,20 @@ def test_bad_base_url_is_a_waygrid_error() -> None:
         settings.create_client()
 
     assert KEY not in str(caught.value)
+
+
+def test_plain_constructor_names_the_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WaygridSettings() without the environment says which variable to set, not pydantic's text."""
+    monkeypatch.delenv("WAYGRID_BASE_URL", raising=False)
+    monkeypatch.setenv("WAYGRID_API_KEY", KEY)
+
+    with pytest.raises(WaygridError, match="WAYGRID_BASE_URL") as caught:
+        WaygridSettings()
+
+    assert KEY not in "".join(traceback.format_exception(caught.value))
+
+
+def test_plain_constructor_names_a_malformed_argument() -> None:
+    """A bad keyword argument is named by its variable too."""
+    with pytest.raises(WaygridError, match="WAYGRID_MAX_RETRIES"):
+        WaygridSettings(base_url="http://127.0.0.1:1337", max_retries=-1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,18 +46,16 @@ class WaygridSettings(BaseSettings):
     retry_after_cap: NonNegativeFloat = 60.0
     """``WAYGRID_RETRY_AFTER_CAP``: longest wait a ``Retry-After`` header can impose, in seconds."""
 
-    @classmethod
-    def from_env(cls) -> WaygridSettings:
-        """Read the settings from the environment, with errors that name the variables.
-
-        Unlike ``WaygridSettings()``, a failure never repeats the values it read (pydantic's
-        message would print them all, the API key included).
+    def __init__(self, **values: Any) -> None:
+        """Read the settings: keyword arguments first, then ``WAYGRID_*`` variables.
 
         Raises:
-            WaygridError: A variable is missing or malformed; the message names it.
+            WaygridError: A value is missing or malformed; the message names its variable and
+                never repeats the values read (pydantic's message would print them all, the
+                API key included).
         """
         try:
-            return cls()  # type: ignore[call-arg]  # pydantic-settings fills base_url
+            super().__init__(**values)
         except PydanticValidationError as exc:
             problems = "; ".join(
                 f"{_PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
@@ -65,6 +65,15 @@ class WaygridSettings(BaseSettings):
                 f"Waygrid is not configured: {problems}. Set the environment variables, e.g. "
                 f"{_PREFIX}BASE_URL=http://127.0.0.1:1337 for a local `waygrid dev`."
             ) from None
+
+    @classmethod
+    def from_env(cls) -> WaygridSettings:
+        """Read the settings from the ``WAYGRID_*`` environment variables.
+
+        Raises:
+            WaygridError: A variable is missing or malformed; the message names it.
+        """
+        return cls()
 
     def create_client(self) -> WaygridClient:
         """A new `WaygridClient` with these settings (the caller closes it).
