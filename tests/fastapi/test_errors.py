@@ -1,4 +1,4 @@
-"""install_error_handlers: rejected specs -> 422, Waygrid down or overloaded -> 503, else 502."""
+"""install_error_handlers: the app's bad spec -> 500, unreadable input -> 422, Waygrid down -> 503."""
 
 from __future__ import annotations
 
@@ -75,10 +75,17 @@ def served_strict() -> Iterator[DevServer]:
         yield server
 
 
-def test_sdk_validation_error_is_422_with_issues(waygrid_app: DevApp) -> None:
-    """A spec the SDK's validation rejects answers 422 with each issue, nothing sent."""
+def test_apps_invalid_spec_is_500_logged_at_error(
+    waygrid_app: DevApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A spec the app built that fails validation is a server-side bug: 500, ERROR log, issues."""
+    caplog.set_level(logging.INFO, logger="waygrid_fastapi")
     with TestClient(make_app(client=waygrid_app.client())) as http:
-        body = problem(http.post("/submit/fork-without-join"), 422)
+        body = problem(http.post("/submit/fork-without-join"), 500)
+
+    (record,) = [r for r in caplog.records if r.name == "waygrid_fastapi"]
+    assert record.levelno == logging.ERROR
+    assert "fork-without-join" in record.getMessage()
 
     assert body["type"] == "urn:waygrid:problem:invalid-spec"
     first = body["issues"][0]
@@ -89,22 +96,22 @@ def test_sdk_validation_error_is_422_with_issues(waygrid_app: DevApp) -> None:
     assert waygrid_app.ingest_requests == 0
 
 
-def test_server_rejected_graph_is_422_with_its_issues(waygrid_app: DevApp) -> None:
-    """A graph the server's compiler rejects (sent unvalidated) answers 422 with its issues."""
+def test_server_rejected_graph_is_500_with_its_issues(waygrid_app: DevApp) -> None:
+    """A graph the server's compiler rejects (sent unvalidated) answers 500 with its issues."""
     with TestClient(make_app(client=waygrid_app.client())) as http:
         response = http.post("/submit/fork-without-join", params={"validate": "false"})
 
-    body = problem(response, 422)
-    assert body["detail"] == "The Waygrid server rejected the spec."
+    body = problem(response, 500)
+    assert body["detail"] == "The Waygrid server rejected the spec this service built."
     assert [i["code"] for i in body["issues"]] == ["fork-without-join"]
     assert waygrid_app.ingest_requests == 1
     assert waygrid_app.traversals() == []
 
 
-def test_strict_server_rejecting_json_pointer_is_422(served_strict: DevServer) -> None:
-    """A --strict dev server on loopback rejects a JSON-pointer condition: 422 with the path."""
+def test_strict_server_rejecting_json_pointer_is_500(served_strict: DevServer) -> None:
+    """A --strict dev server on loopback rejects a JSON-pointer condition: 500 with the path."""
     with TestClient(make_app(settings=settings_for(served_strict.url))) as http:
-        body = problem(http.post("/submit/json-pointer", params={"validate": "false"}), 422)
+        body = problem(http.post("/submit/json-pointer", params={"validate": "false"}), 500)
 
     issue = body["issues"][0]
     assert issue["path"] == "$.entryPoints[0].onConditions[0].condition.type"
@@ -229,8 +236,8 @@ def test_spec_json_that_does_not_decode_is_422_with_its_path(waygrid_app: DevApp
     assert body["issues"][0]["code"] == "decode"
 
 
-def test_payload_json_cannot_hold_is_422(waygrid_app: DevApp) -> None:
-    """A payload that is not JSON (NaN) answers 422 saying so; nothing is sent."""
+def test_payload_json_cannot_hold_is_500(waygrid_app: DevApp) -> None:
+    """A payload the app built that is not JSON (NaN) answers 500 saying so; nothing is sent."""
     app = make_app(client=waygrid_app.client())
 
     @app.post("/nan")
@@ -238,7 +245,20 @@ def test_payload_json_cannot_hold_is_422(waygrid_app: DevApp) -> None:
         await waygrid.submit(GOOD, payload={"score": float("nan")})
 
     with TestClient(app) as http:
-        body = problem(http.post("/nan"), 422)
+        body = problem(http.post("/nan"), 500)
 
     assert "payload" in body["detail"]
     assert waygrid_app.ingest_requests == 0
+
+
+def test_warning_that_predicts_a_rejection_is_logged_at_warning(
+    waygrid_app: DevApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Submitting a JSON-pointer condition logs the server's coming rejection at WARNING."""
+    caplog.set_level(logging.INFO, logger="waygrid")
+    with TestClient(make_app(client=waygrid_app.client())) as http:
+        assert http.post("/submit/json-pointer").status_code == 200  # the dev server accepts it
+
+    levels = {r.getMessage(): r.levelno for r in caplog.records if r.name == "waygrid"}
+    (message,) = [m for m in levels if "unsupported-by-server" in m]
+    assert levels[message] == logging.WARNING

@@ -37,8 +37,10 @@ def install_error_handlers(app: Starlette, *, retry_after: int = 5) -> None:
     ======================================================  ======  ===========================
     error raised in a route                                 status  ``type``
     ======================================================  ======  ===========================
-    ``SpecError`` (SDK validation, bad payload),            422     ``urn:waygrid:problem:``
-    ``SpecRejectedError`` (the server rejected the spec)            ``invalid-spec``
+    ``SpecDecodeError`` (a spec read from the request)      422     ``urn:waygrid:problem:``
+    other ``SpecError`` (the app's spec fails validation,   500     ``invalid-spec``
+    a payload JSON cannot hold), ``SpecRejectedError``
+    (the server rejected the app's spec); logged at ERROR
     ``RateLimitError``, ``WaygridConnectionError`` (down,   503     ``...:unavailable``
     timeout), ``ServerError`` 502/503/504 after retries
     any other ``WaygridAPIError`` (500, 401/403, 409, ...)  502     ``...:upstream-error``
@@ -64,18 +66,21 @@ def install_error_handlers(app: Starlette, *, retry_after: int = 5) -> None:
 
 
 def _problem(exc: WaygridError, fallback_retry_after: int) -> JSONResponse:
+    if isinstance(exc, SpecDecodeError):  # reading a spec from the request: the caller's input
+        logger.info("Waygrid spec could not be read: %s", exc)
+        issues = (ValidationIssue("error", "decode", exc.path, exc.reason),)
+        return _respond(422, "invalid-spec", "The workflow spec is not valid", str(exc), issues)
     if isinstance(exc, (SpecError, SpecRejectedError)):
-        logger.info("Waygrid spec rejected: %s", exc)
+        # The app built this spec (or payload): a bug on the server side, not in the request.
         if isinstance(exc, SpecRejectedError):
-            detail = "The Waygrid server rejected the spec."
+            detail = "The Waygrid server rejected the spec this service built."
             issues = exc.issues or (ValidationIssue("error", "server-rejected", "$", exc.reason),)
-        elif isinstance(exc, SpecDecodeError):
-            detail, issues = str(exc), (ValidationIssue("error", "decode", exc.path, exc.reason),)
         elif isinstance(exc, SpecValidationError):
-            detail, issues = "The spec failed validation before it was sent.", exc.issues
+            detail, issues = "The spec this service built failed validation.", exc.issues
         else:  # a value that cannot be sent, such as a payload JSON cannot hold
             detail, issues = str(exc), ()
-        return _respond(422, "invalid-spec", "The workflow spec is not valid", detail, issues)
+        logger.error("Waygrid spec error in the app's own code: %s", exc, exc_info=exc)
+        return _respond(500, "invalid-spec", "The workflow spec is not valid", detail, issues)
     logger.warning("Waygrid request failed: %s", exc)
     if isinstance(exc, (RateLimitError, WaygridConnectionError)) or (
         isinstance(exc, ServerError) and exc.status_code in (502, 503, 504)

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "WaygridClient"]
 
 logger = logging.getLogger("waygrid")
+_SERVER_REJECTS = frozenset({"unsupported-by-server"})
+"""Warning codes that mean today's server will reject the spec."""
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """10 s to connect, 30 s for each of write, read and waiting for a pooled connection."""
@@ -319,10 +321,11 @@ class WaygridClient:
         return b"".join((prefix, b',"payload":', encoded.encode("ascii"), b"}"))
 
     def _validate(self, spec: Spec) -> None:
-        warnings = spec.validate()
-        if warnings and logger.isEnabledFor(logging.INFO):
-            for issue in warnings:
-                logger.info("spec validation: %s", issue)
+        for issue in spec.validate():
+            # A warning that today's server will reject the spec is worth a WARNING; the
+            # others describe documented limits or runtime behaviour.
+            level = logging.WARNING if issue.code in _SERVER_REJECTS else logging.INFO
+            logger.log(level, "spec validation: %s", issue)
 
     async def submit(
         self,
