@@ -4,11 +4,12 @@ Capture submissions in an in-process dev server (no sockets; needs ``waygrid-sdk
 
     from waygrid_django.testing import capture_submissions
 
-    def test_checkout(client):
+    def test_checkout(client, db, django_capture_on_commit_callbacks):
         with capture_submissions() as waygrid:
-            client.post("/checkout/", {"order": 42})
-        [traversal] = waygrid.traversals()
-        assert traversal.payload == {"order": 42}
+            with django_capture_on_commit_callbacks(execute=True):
+                client.post("/checkout/", {"order": 42})
+            [traversal] = waygrid.traversals()  # inside: the dev server closes with the block
+        assert traversal.payload == {"order": "42"}
 
 Rows written by ``submit_on_commit`` are sent when the transaction commits: in a ``TestCase``
 (or pytest-django's ``db`` fixture) wrap the code in ``self.captureOnCommitCallbacks(execute=True)``
