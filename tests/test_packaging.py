@@ -72,3 +72,22 @@ def test_the_core_installs_and_works_alone(wheels: dict[str, Path], tmp_path: Pa
     done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "29daf8be681ebabc"  # the server's hash (vector codec-level01)
+
+
+def test_wheels_carry_their_page_license_and_links(wheels: dict[str, Path]) -> None:
+    """Each wheel's metadata has its own README as the page, MIT with the LICENSE, URLs, classifiers."""
+    for package, wheel in wheels.items():
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+            (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+            text = archive.read(metadata).decode("utf-8")
+            (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+            assert archive.read(license_file).decode("utf-8").startswith("MIT License")
+        headers, _, description = text.partition("\n\n")
+        assert "License: MIT" in headers
+        assert "Classifier: License :: OSI Approved :: MIT License" in headers
+        assert "Classifier: Programming Language :: Python :: 3.13" in headers
+        assert "Project-URL: Waygrid server, https://github.com/monadial/waygrid-router" in headers
+        assert "Description-Content-Type: text/markdown" in headers
+        assert description.startswith(f"# {package}\n")
+        assert "pip install" in description and "pypi.org/project/waygrid-sdk" in description

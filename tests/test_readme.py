@@ -148,8 +148,8 @@ def test_fastapi_own_lifespan_snippet(code: str, monkeypatch: pytest.MonkeyPatch
 
     @app.get("/state")
     async def state(request: Request) -> dict[str, str]:
-        shared = (request.state.waygrid, request.state.http)
-        return dict(zip(("waygrid", "http"), (type(value).__name__ for value in shared)))
+        state = request.state
+        return {"waygrid": type(state.waygrid).__name__, "http": type(state.http).__name__}
 
     with TestClient(app) as http:
         assert http.get("/state").json() == {"waygrid": "WaygridClient", "http": "AsyncClient"}
