@@ -12,9 +12,10 @@ from pytest_django import Settings
 from waygrid_django import OutboxSettings, get_service, get_settings
 
 
-def fired() -> dict[str, str]:
-    """The waygrid checks that fire now, as {id: hint}."""
-    return {m.id or "": m.hint or "" for m in run_checks(tags=["waygrid"])}
+def fired(*, deploy: bool = True) -> dict[str, str]:
+    """The waygrid checks that fire now, as {id: hint} (with the deploy checks by default)."""
+    found = run_checks(tags=["waygrid"], include_deployment_checks=deploy)
+    return {m.id or "": m.hint or "" for m in found}
 
 
 def test_the_test_settings_pass(settings: Settings) -> None:
@@ -44,6 +45,19 @@ def test_e002_no_api_key_outside_debug(settings: Settings) -> None:
     assert get_settings().api_key is None  # reported, but not fatal at run time
     settings.DEBUG = True
     assert fired() == {}
+
+
+@pytest.mark.django_db
+def test_e002_is_a_deploy_check_that_never_blocks_migrate(settings: Settings) -> None:
+    """Without a key and DEBUG off, only `check --deploy` reports E002; migrate runs."""
+    del settings.WAYGRID_API_KEY
+    settings.DEBUG = False
+    assert fired(deploy=False) == {}
+    found = run_checks(tags=["security"], include_deployment_checks=True)
+    assert "waygrid.E002" in {m.id for m in found}
+    call_command("migrate", skip_checks=False, verbosity=0)  # checks run; E002 is not among them
+    with pytest.raises(SystemCheckError, match=r"waygrid\.E002"):
+        call_command("check", deploy=True, tags=["waygrid"])
 
 
 def test_e003_malformed_api_key_is_not_echoed(settings: Settings) -> None:

@@ -93,10 +93,11 @@ def test_workflow_view_against_the_dev_server(
 
 
 def test_checks_run_in_the_project(project_env: dict[str, str]) -> None:
-    """`manage.py check` passes in DEBUG and reports waygrid.E002 without a key in production."""
+    """`manage.py check` passes; `check --deploy` reports waygrid.E002 without a key in production."""
     assert manage("check", env=project_env).returncode == 0
     production = {**project_env, "DJANGO_DEBUG": "0"}
-    result = manage("check", env=production)
+    assert manage("check", env=production).returncode == 0  # nor does it block migrate
+    result = manage("check", "--deploy", "--tag", "waygrid", env=production)
     assert result.returncode == 1
     assert "waygrid.E002" in result.stderr
     assert 'WAYGRID_API_KEY = os.environ["WAYGRID_API_KEY"]' in result.stderr

@@ -15,7 +15,8 @@ class WaygridConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks (tag ``waygrid``)."""
-        from .checks import check_settings
+        """Register the system checks (tag ``waygrid``; E002 also ``security``, deploy only)."""
+        from .checks import check_deploy_settings, check_settings
 
         checks.register(check_settings, "waygrid")
+        checks.register(check_deploy_settings, "waygrid", checks.Tags.security, deploy=True)
