@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -91,6 +92,56 @@ def test_validate_missing_file() -> None:
     """An unreadable file is a CommandError, not a traceback."""
     with pytest.raises(CommandError, match="cannot read"):
         run("waygrid_validate", "/nonexistent/spec.json")
+
+
+def test_validate_reads_a_whole_ingest_body(tmp_path: Path) -> None:
+    """A {"graph": ..., "payload": ...} file is read as `waygrid validate` reads it."""
+    path = tmp_path / "body.json"
+    path.write_text(f'{{"graph": {SPEC.to_json()}, "payload": {{"order": 1}}}}', encoding="utf-8")
+    out = run("waygrid_validate", str(path))
+    assert f"valid, 2 nodes, dagHash {SPEC.compile().dag_hash}, 0 warnings" in out
+
+
+def test_validate_as_server_reads_like_todays_server(tmp_path: Path) -> None:
+    """--as-server refuses what the docs allow but the server does not (a missing policy)."""
+    lenient = {"type": "standard", "address": "waygrid://processor/a"}  # no retryPolicy
+    path = tmp_path / "lenient.json"
+    path.write_text(
+        f'{{"entryPoints": [{json.dumps(lenient)}], "repeatPolicy": {{"type": "NoRepeat"}}}}',
+        encoding="utf-8",
+    )
+    assert "valid, 1 nodes" in run("waygrid_validate", str(path))
+    with pytest.raises(CommandError, match=r"retryPolicy"):
+        run("waygrid_validate", "--as-server", str(path))
+
+
+def test_submit_as_server_refuses_json_pointer_conditions(
+    tmp_path: Path, service: WaygridService, waygrid_server: DevServer
+) -> None:
+    """waygrid_submit --as-server reads the file like the server: nothing is sent."""
+    spec = Spec.single(
+        Node.standard("waygrid://processor/openai").on_conditions(
+            [Condition.when(Condition.json_exists("/x"), Node.standard("waygrid://destination/a"))]
+        )
+    )
+    path = tmp_path / "pointer.json"
+    path.write_text(spec.to_json(), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"onConditions\[0\]\.condition"):
+        run("waygrid_submit", "--as-server", str(path))
+    assert waygrid_server.traversals() == []
+    run("waygrid_submit", str(path))
+    assert len(waygrid_server.traversals()) == 1
+
+
+def test_submit_sends_the_payload_of_an_ingest_body(
+    tmp_path: Path, service: WaygridService, waygrid_server: DevServer
+) -> None:
+    """A whole-body file's payload is sent unless --payload replaces it."""
+    path = tmp_path / "body.json"
+    path.write_text(f'{{"graph": {SPEC.to_json()}, "payload": {{"order": 7}}}}', encoding="utf-8")
+    run("waygrid_submit", str(path))
+    run("waygrid_submit", str(path), "--payload", "[1]")
+    assert [t.payload for t in waygrid_server.traversals()] == [{"order": 7}, [1]]
 
 
 def test_submit_with_a_payload(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .spec import Spec
     from .types import JsonValue
 
-__all__ = ["main"]
+__all__ = ["main", "read_spec_file"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:1337"
 _SPEC_HELP = (
@@ -73,6 +73,31 @@ def _load(path: str, *, as_server: bool = False) -> _Document:
         )
     spec = decode_spec(graph, lenient=not as_server, json_conditions=not as_server)
     return _Document(spec, payload, has_payload)
+
+
+def read_spec_file(path: str, *, as_server: bool = False) -> tuple[Spec, JsonValue]:
+    """Read a spec file as ``waygrid validate`` and ``waygrid submit`` do.
+
+    The file holds the spec (the value of ``"graph"``) or a whole ingest body
+    ``{"graph": ..., "payload": ...}``; ``-`` reads stdin.
+
+    Args:
+        path: The file, or ``-``.
+        as_server: Read exactly like today's server (no missing policies, no ``times``, no
+            JSON-pointer conditions) instead of accepting what the published docs promise.
+
+    Returns:
+        The spec, and the body's payload (None when the file has none).
+
+    Raises:
+        ValueError: The file cannot be read or is not JSON; the message names the file.
+        SpecDecodeError: The JSON is not a spec, with the path of the offending value.
+    """
+    try:
+        document = _load(path, as_server=as_server)
+    except CliError as exc:
+        raise ValueError(str(exc)) from None
+    return document.spec, document.payload
 
 
 def _issue_lines(issues: Sequence[ValidationIssue]) -> list[str]:

@@ -1,33 +1,48 @@
-"""What the ``waygrid_*`` commands share: reading a spec file and a payload argument."""
+"""What the ``waygrid_*`` commands share: reading a spec file (as ``waygrid`` does) and a payload."""
 
 from __future__ import annotations
 
 import json
-import sys
+from argparse import ArgumentParser
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
 from waygrid import Spec, SpecDecodeError
+from waygrid.cli import read_spec_file
 from waygrid.client import JsonPayload
 
-__all__ = ["read_payload", "read_spec"]
+__all__ = ["add_spec_arguments", "read_payload", "read_spec"]
 
 
-def read_spec(file: str) -> Spec:
-    """The spec in ``file`` (``-`` for stdin).
+def add_spec_arguments(parser: ArgumentParser) -> None:
+    """``FILE`` and ``--as-server``, as the ``waygrid`` command line has them."""
+    parser.add_argument(
+        "file",
+        help='the spec\'s JSON file (the value of "graph", or a whole {"graph": ...} body), '
+        "or - for stdin",
+    )
+    parser.add_argument(
+        "--as-server",
+        action="store_true",
+        help="read the file exactly like today's server (no missing policies, no 'times', no "
+        "JSON-pointer conditions)",
+    )
+
+
+def read_spec(file: str, *, as_server: bool = False) -> tuple[Spec, JsonPayload]:
+    """The spec in ``file`` (``-`` for stdin) and the payload of a whole ingest body, if any.
 
     Raises:
         CommandError: The file cannot be read or is not a spec (with the path of the problem).
     """
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {file}: {exc}") from None
-    try:
-        return Spec.from_json(text)
+        spec, payload = read_spec_file(file, as_server=as_server)
     except SpecDecodeError as exc:
         raise CommandError(f"{file} is not a Waygrid spec: {exc}") from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None  # names the file and the reason
+    return spec, payload
 
 
 def read_payload(value: str | None) -> JsonPayload:

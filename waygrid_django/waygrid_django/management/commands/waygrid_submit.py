@@ -11,7 +11,7 @@ from django.db import transaction
 from waygrid import WaygridError
 
 from ...service import get_service
-from ._common import read_payload, read_spec
+from ._common import add_spec_arguments, read_payload, read_spec
 
 
 class Command(BaseCommand):
@@ -20,9 +20,11 @@ class Command(BaseCommand):
     help = "Submit a Waygrid spec (JSON file, or - for stdin) to WAYGRID_BASE_URL."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        """``FILE``, ``--payload``, ``--idempotency-key``, ``--outbox``."""
-        parser.add_argument("file", help="the spec's JSON file, or - for stdin")
-        parser.add_argument("--payload", help="JSON to send with the spec, or @FILE")
+        """``FILE``, ``--as-server``, ``--payload``, ``--idempotency-key``, ``--outbox``."""
+        add_spec_arguments(parser)
+        parser.add_argument(
+            "--payload", help="JSON to send with the spec, or @FILE (default: the body's payload)"
+        )
         parser.add_argument("--idempotency-key", help="reuse a key to make the submit repeatable")
         parser.add_argument(
             "--outbox",
@@ -32,8 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Send, then print ``traversal <id> (dagHash <hash>)``."""
-        spec = read_spec(options["file"])
-        payload = read_payload(options["payload"])
+        spec, payload = read_spec(options["file"], as_server=options["as_server"])
+        if options["payload"] is not None:
+            payload = read_payload(options["payload"])
         service = get_service()
         try:
             if options["outbox"]:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from waygrid import SpecValidationError
 
-from ._common import read_spec
+from ._common import add_spec_arguments, read_spec
 
 
 class Command(BaseCommand):
@@ -18,8 +18,8 @@ class Command(BaseCommand):
     help = "Validate a Waygrid spec (JSON file, or - for stdin) without sending it."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        """``FILE`` and ``--strict``."""
-        parser.add_argument("file", help="the spec's JSON file, or - for stdin")
+        """``FILE``, ``--strict`` and ``--as-server``."""
+        add_spec_arguments(parser)
         parser.add_argument(
             "--strict", action="store_true", help="treat warnings as errors as well"
         )
@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Print the warnings and the dagHash, or fail with the issues."""
         file: str = options["file"]
-        spec = read_spec(file)
+        spec, _ = read_spec(file, as_server=options["as_server"])
         try:
             warnings = spec.validate(strict=options["strict"])
         except SpecValidationError as exc:
