@@ -1,4 +1,4 @@
-"""What the ``waygrid_*`` commands share: reading a spec file (as ``waygrid`` does) and a payload."""
+"""What the ``waygrid_*`` commands share: reading a spec file (as ``waygrid`` does), a payload."""
 
 from __future__ import annotations
 
