@@ -53,6 +53,7 @@ def harness(heading: str, code: str) -> str:
         return "builder"
     rules = (
         ("# settings.py", "django-settings"),
+        ("@waygrid_errors", "django-errors"),
         ("capture_submissions()", "django-capture"),
         ("def start_workflow", "django-view"),
         ("waygrid_lifespan(app, ", "fastapi-own-lifespan"),
@@ -79,7 +80,8 @@ def test_every_snippet_has_a_harness() -> None:
     """No python snippet in the docs goes untested."""
     assert len(ALL) >= 12
     assert [(doc, heading) for doc, heading, code in ALL if harness(heading, code) == "none"] == []
-    assert all(of(kind) for kind in ("quickstart", "fastapi", "django-view", "django-capture"))
+    kinds = ("quickstart", "fastapi", "django-view", "django-capture", "django-errors")
+    assert all(of(kind) for kind in kinds)
 
 
 def run(code: str, namespace: dict[str, Any]) -> None:
@@ -169,12 +171,15 @@ def test_django_settings_snippet(code: str, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_typed_snippets_pass_mypy_strict(tmp_path: Path) -> None:
     """The quickstart, the FastAPI and the Django view snippets are mypy --strict clean."""
-    typed = ("quickstart", "fastapi", "fastapi-own-lifespan", "django-view")
+    typed = ("quickstart", "fastapi", "fastapi-own-lifespan", "django-view", "django-errors")
+    # The error-mapping snippet continues the view snippet: it uses its WORKFLOW.
+    context = {"django-errors": "from waygrid import Spec\n\nWORKFLOW: Spec\n"}
     files = []
     for number, (_, heading, code) in enumerate(ALL):
-        if harness(heading, code) in typed:
+        kind = harness(heading, code)
+        if kind in typed:
             files.append(tmp_path / f"snippet_{number}.py")
-            files[-1].write_text(code, encoding="utf-8")
+            files[-1].write_text(context.get(kind, "") + code, encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *map(str, files)],
         cwd=tmp_path,

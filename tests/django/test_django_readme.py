@@ -11,7 +11,9 @@ import pytest
 from django.urls import path
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
+from tests.django.helpers import free_port
 from tests.test_readme import of, run
+from waygrid.testing import DevServer
 from waygrid_django.models import Submission
 
 # Each document has one view and one test of it, in this order.
@@ -55,3 +57,42 @@ def test_capture_snippet_against_the_readme_view(
     assert row.status == Submission.Status.SUBMITTED
     assert row.payload == {"orderId": "42"}
     assert row.spec == readme_view["WORKFLOW"].to_dict()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, as Django's do."""
+    return "asyncio"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("view", "errors"),
+    [
+        pytest.param(view.values[0], errors.values[0], id=errors.id)
+        for view, errors in zip(of("django-view"), of("django-errors"), strict=True)
+    ],
+)
+async def test_error_decorator_snippet(
+    view: str, errors: str, settings: Settings, async_client: Any, waygrid_server: DevServer
+) -> None:
+    """The decorated async view answers 503 problem+json while Waygrid is down, else submits."""
+    namespace: dict[str, Any] = {}
+    run(view, namespace)
+    run(errors, namespace)
+    urls = types.ModuleType("readme_error_urls")
+    urls.urlpatterns = [path("now/", namespace["start_now"])]  # type: ignore[attr-defined]
+    sys.modules["readme_error_urls"] = urls
+    settings.ROOT_URLCONF = "readme_error_urls"
+    settings.WAYGRID_MAX_RETRIES = 0
+    try:
+        settings.WAYGRID_BASE_URL = f"http://127.0.0.1:{free_port()}"
+        down = await async_client.get("/now/", {"order": "42"})
+        assert (down.status_code, down["Content-Type"]) == (503, "application/problem+json")
+        assert down["Retry-After"] == "5"
+        settings.WAYGRID_BASE_URL = waygrid_server.url
+        up = await async_client.get("/now/", {"order": "42"})
+        assert up.status_code == 200
+        assert waygrid_server.traversals()[-1].payload == {"orderId": "42"}
+    finally:
+        del sys.modules["readme_error_urls"]
