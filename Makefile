@@ -4,8 +4,9 @@
 # developer tools too.
 #
 # The interpreter: `make demo PYTHON=python3.12` (a name on PATH or a path) builds .venv on it;
-# naming another one later rebuilds .venv. Without PYTHON, the first supported one of python3,
-# python3.13, ..., python3.10 on PATH. Supported: CPython 3.10 to 3.13.
+# naming another one later rebuilds .venv. Without PYTHON, the one .venv was built on, else the
+# first supported one of python3, python3.13, ..., python3.10 on PATH. Supported: CPython 3.10
+# to 3.13.
 #
 # uv: the one on PATH, else `$(PYTHON) -m uv`, else a private copy bootstrapped into .tools/uv
 # with `python -m venv` and pip (works where the system Python refuses `pip install`, PEP 668).
@@ -14,7 +15,10 @@
 SUPPORTED := 3.10 3.11 3.12 3.13
 _supported = import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 13))
 ifeq ($(origin PYTHON),undefined)
-PYTHON := $(or $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
+# The one .venv was built on (so `make demo PYTHON=...` then `make dev` keeps it), else a search.
+_VENV_PY := $(firstword $(shell cat .venv/.python-id 2>/dev/null))
+PYTHON := $(or $(and $(_VENV_PY),$(shell $(_VENV_PY) -c '$(_supported)' 2>/dev/null && echo $(_VENV_PY))),\
+	$(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c '$(_supported)' 2>/dev/null && { echo $$p; break; }; done),python3)
 endif
 # "<executable> <version>" of the chosen interpreter; .venv is rebuilt when it changes.
