@@ -78,6 +78,8 @@ endef
 	$(call sync,$(SYNC_DEV))
 	@touch $@ .venv/.runtime
 
+FORCE:
+
 runtime: .venv/.runtime
 install: .venv/.dev
 
@@ -97,8 +99,8 @@ test: install
 	if [ $$pg -eq 5 ]; then echo "pytest collected no Django tests" >&2; pg=1; fi; \
 	if [ $$status -ne 0 ]; then exit $$status; fi; exit $$pg
 
-# The framework-free suites on other interpreters, each in its own environment
-# (.venvs/<version>): `make test-pythons PYTHONS="/path/to/python3.10 /path/to/python3.13"`.
+# The suites that need no Django, database or browser setup, on other interpreters, each in its
+# own environment (.venvs/<version>): `make test-pythons PYTHONS="/path/to/python3.10 /path/to/python3.13"`.
 # CI runs it for the oldest and the newest supported Python.
 PYTHONS ?= python3.10 python3.13
 PORTABLE_TESTS := tests/core tests/cli tests/fastapi tests/devserver
