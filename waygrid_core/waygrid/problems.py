@@ -70,6 +70,13 @@ class Problem:
             return {}
         return {"Retry-After": str(self.retry_after)}
 
+    def log(self, logger: logging.Logger, exc: BaseException) -> None:
+        """Log ``exc`` at this problem's level; a bug in the app's code with its traceback."""
+        if self.log_level >= logging.ERROR:
+            logger.error("Waygrid spec error in the app's own code: %s", exc, exc_info=exc)
+        else:
+            logger.log(self.log_level, "Waygrid request failed: %s", exc)
+
     def to_dict(self) -> dict[str, object]:
         """The body: ``type``, ``title``, ``status``, ``detail`` and ``issues``."""
         return {

@@ -47,10 +47,7 @@ def problem_response(exc: WaygridError, *, retry_after: int = 5) -> JsonResponse
         retry_after: ``Retry-After`` seconds for a 503 when Waygrid did not ask for a wait.
     """
     problem = problem_for(exc, retry_after=retry_after)
-    if problem.log_level >= logging.ERROR:
-        logger.error("Waygrid spec error in the app's own code: %s", exc, exc_info=exc)
-    else:
-        logger.log(problem.log_level, "Waygrid request failed: %s", exc)
+    problem.log(logger, exc)
     response = JsonResponse(problem.to_dict(), status=problem.status, content_type=MEDIA_TYPE)
     for name, value in problem.headers.items():
         response[name] = value

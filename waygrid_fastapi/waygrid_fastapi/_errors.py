@@ -23,17 +23,11 @@ class _ProblemResponse(JSONResponse):
 def install_error_handlers(app: Starlette, *, retry_after: int = 5) -> None:
     """Answer the SDK's errors with ``application/problem+json`` instead of a bare 500.
 
-    ======================================================  ======  ===========================
-    error raised in a route                                 status  ``type``
-    ======================================================  ======  ===========================
-    ``SpecDecodeError`` (a spec read from the request)      422     ``urn:waygrid:problem:``
-    other ``SpecError`` (the app's spec fails validation,   500     ``invalid-spec``
-    a payload JSON cannot hold), ``SpecRejectedError``
-    (the server rejected the app's spec); logged at ERROR
-    ``RateLimitError``, ``WaygridConnectionError`` (down,   503     ``...:unavailable``
-    timeout), ``ServerError`` 502/503/504 after retries
-    any other ``WaygridAPIError`` (500, 401/403, 409, ...)  502     ``...:upstream-error``
-    ======================================================  ======  ===========================
+    The answers and log levels are the core's (`waygrid.problems`): 422 for a spec read from
+    the request (``SpecDecodeError``); 500, logged at ERROR, when the app's own spec or payload
+    is invalid or the server rejected it; 503 with ``Retry-After`` when Waygrid is down,
+    overloaded or slow (``RateLimitError``, ``WaygridConnectionError``, ``ServerError``
+    502/503/504 after retries); 502 for any other ``WaygridAPIError``.
 
     Every body has ``type``, ``title``, ``status``, ``detail`` and ``issues`` (the spec's issues
     as ``{severity, code, path, message, hint}``, else empty); a 503 has a ``Retry-After``
@@ -56,8 +50,5 @@ def install_error_handlers(app: Starlette, *, retry_after: int = 5) -> None:
 
 def _problem(exc: WaygridError, fallback_retry_after: int) -> JSONResponse:
     problem = problem_for(exc, retry_after=fallback_retry_after)
-    if problem.log_level >= logging.ERROR:
-        logger.error("Waygrid spec error in the app's own code: %s", exc, exc_info=exc)
-    else:
-        logger.log(problem.log_level, "Waygrid request failed: %s", exc)
+    problem.log(logger, exc)
     return _ProblemResponse(problem.to_dict(), status_code=problem.status, headers=problem.headers)
