@@ -16,7 +16,7 @@ from waygrid import (
     Spec,
     SpecValidationError,
 )
-from waygrid.nodes import INode, StandardNode
+from waygrid.nodes import INode, JoinNode, StandardNode
 from waygrid.simulate import Dispatch, Simulation, simulate
 
 MODES = ["intended", "upstream"]
@@ -29,7 +29,7 @@ def std(name: str) -> StandardNode:
     return Node.standard(f"waygrid://processor/{name}").label(name)
 
 
-def fork(branches: dict[str, INode], join: Node | None = None, name: str = "fan") -> INode:
+def fork(branches: dict[str, INode], join: JoinNode | None = None, name: str = "fan") -> INode:
     """A fork with ``branches``, woven with ``join`` (an AND join labelled meet by default)."""
     join = join or Node.join("waygrid://system/waystation").label("meet")
     return (
@@ -37,11 +37,11 @@ def fork(branches: dict[str, INode], join: Node | None = None, name: str = "fan"
         .label(name)
         .join_id("j")
         .branches(branches)
-        .joined_by(join.join_id("j"))  # type: ignore[union-attr]
+        .joined_by(join.join_id("j"))
     )
 
 
-def meet(strategy: JoinStrategy = JoinStrategy.AND, **edges: INode) -> Node:
+def meet(strategy: JoinStrategy = JoinStrategy.AND, **edges: INode) -> JoinNode:
     """A join labelled meet."""
     node = Node.join("waygrid://system/waystation").label("meet").strategy(strategy)
     for edge, target in edges.items():
@@ -296,7 +296,7 @@ def test_quorum_met_drops_the_rest_intended() -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_join_timeout_takes_on_timeout(mode: str) -> None:
     """A join still waiting at its timeout takes on_timeout; the slow branch is dropped (intended)."""
-    join = meet(on_timeout=std("late")).timeout(timedelta(seconds=1))  # type: ignore[attr-defined]
+    join = meet(on_timeout=std("late")).timeout(timedelta(seconds=1))
     spec = after_start(fork({"a": std("a"), "b": std("b")}, join))
     run = simulate(spec, script={"b": {"outcome": "ok", "afterMs": 5000}}, mode=mode)  # type: ignore[arg-type]
     assert run.dispatch_times("late") == [1000 * MS]
@@ -305,13 +305,13 @@ def test_join_timeout_takes_on_timeout(mode: str) -> None:
 
 def test_stale_join_timer_is_canceled_intended_and_fires_upstream() -> None:
     """A join that completed before its timeout: intended cancels the timer; upstream it fires."""
-    join = meet(on_timeout=std("late")).timeout(timedelta(seconds=1))  # type: ignore[attr-defined]
+    join = meet(on_timeout=std("late")).timeout(timedelta(seconds=1))
     spec = after_start(fork({"a": std("a"), "b": std("b")}, join))
     script = {"a": {"outcome": "ok", "afterMs": 10}}
     intended = simulate(spec, script=script)
     assert intended.status == "completed" and not intended.ran("late")
     assert any(e.kind == "timer-canceled" for e in intended.events)
-    join = meet(on_success=std("after")).timeout(timedelta(seconds=1))  # type: ignore[attr-defined]
+    join = meet(on_success=std("after")).timeout(timedelta(seconds=1))
     spec = after_start(fork({"a": std("a"), "b": std("b")}, join))
     upstream = simulate(spec, script=script, mode="upstream")
     # The join errors at completion (two continuations) and the armed timer fails the run.
@@ -389,7 +389,7 @@ def test_dict_spec_and_to_dict() -> None:
     assert data["status"] == "completed" and data["mode"] == "intended"
     assert data["durationMs"] == 1030
     assert data["dispatches"] == [["a", 0, 1], ["a", 1030, 2]]
-    assert data["events"][0] == {"atMs": 0, "kind": "start", "entry": "a", "mode": "intended"}
+    assert run.events[0].to_dict() == {"atMs": 0, "kind": "start", "entry": "a", "mode": "intended"}
 
 
 def test_timeline_and_mermaid() -> None:

@@ -10,8 +10,8 @@ __all__ = ["Outcome", "ScriptInput", "parse_script"]
 OutcomeName = Literal["ok", "fail", "hang"]
 Outcome = tuple[OutcomeName, int]
 """An outcome and the microseconds after the dispatch at which it arrives."""
-OutcomeInput = str | Mapping[str, object]
-ScriptInput = Mapping[str, OutcomeInput | list[OutcomeInput] | tuple[OutcomeInput, ...]]
+ScriptInput = Mapping[str, object]
+"""Node name -> an outcome or a list of outcomes (checked when the run starts)."""
 _NAMES = ("ok", "fail", "hang")
 
 
