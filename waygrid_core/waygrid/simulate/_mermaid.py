@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["gantt"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9 _./\-]")
+_UNSAFE = re.compile(r"[^\w ./\-]")
 _US = timedelta(microseconds=1)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
@@ -59,15 +58,8 @@ class Event:
         return {"atMs": _ms(self.at), "kind": self.kind, **dict(self.details)}
 
     def describe(self) -> str:
-        """The event in a few words, for the timeline."""
-        extra = ", ".join(
-            f"{key}={_show(value)}" for key, value in self.details if key not in ("node",)
-        )
-        return f"{self.kind}{' ' + extra if extra else ''}"
-
-
-def _show(value: Detail) -> str:
-    return value if isinstance(value, str) else repr(value)
+        """What happened, in words (as the timeline says it)."""
+        return _say(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,22 +108,17 @@ class Simulation:
         return any(d.label == label for d in self.dispatches)
 
     def timeline(self) -> str:
-        """The run as text: one line per event (time, node, attempt, what), then how it ended."""
+        """The run as text: one line per event (time, node, attempt, what), then how it ended.
+
+        Example:
+            >>> print(simulate(spec, script={"charge": ["fail", "ok"]}).timeline())
+        """
         lines = [f"simulated traversal ({self.mode} mode)"]
         for event in self.events:
-            at = _clock(event.at)
-            node = event.node or ""
             attempt = event.get("attempt")
             mark = f"#{attempt}" if attempt is not None else ""
-            what = event.kind
-            extra = ", ".join(
-                f"{key} {_show(value)}"
-                for key, value in event.details
-                if key not in ("node", "attempt")
-            )
-            if extra:
-                what = f"{what} ({extra})"
-            lines.append(f"{at:>12}  {node:<24} {mark:<4} {what}".rstrip())
+            node = event.node or ""
+            lines.append(f"{_clock(event.at):>10}  {node:<28} {mark:<4} {_say(event)}".rstrip())
         lines.append(f"{self.status} after {_clock(self.duration)}")
         return "\n".join(lines)
 
@@ -145,6 +132,37 @@ class Simulation:
         return gantt(self)
 
 
+def _say(event: Event) -> str:
+    """What happened, in words."""
+    get, kind = event.get, event.kind
+    due = get("dueMs")
+    when = f" for {_clock(timedelta(milliseconds=due))}" if isinstance(due, (int, float)) else ""
+    phrases = {
+        "start": f"traversal starts at {get('entry')}",
+        "note": str(get("text")),
+        "dispatch": "dispatched",
+        "answer": f"answers {get('outcome')}",
+        "scheduled": f"scheduled{when}",
+        "retry-scheduled": f"retry scheduled{when}"
+        + (f" (asked for {get('requestedMs')} ms)" if get("requestedMs") is not None else ""),
+        "timer": "timer fires" + (" (join timeout)" if get("what") == "join-timeout" else ""),
+        "control": {"fan-out": "fork fans out", "arrive": "branch arrives at the join"}.get(
+            str(get("action")), "join passes"
+        ),
+        "no-answer": "nobody answers a fork/join sent out as work",
+        "fork": "fork starts its branches",
+        "join-completed": "join completed",
+        "join-failed": "join failed",
+        "join-timed-out": "join timed out",
+        "branch-canceled": f"branch canceled ({get('reason')})",
+        "branch-failed": f"branch failed ({get('reason')})",
+        "dropped": f"{get('what')} dropped",
+        "timer-canceled": "join timer canceled",
+        "error": f"FSM error {get('error')}: {get('message')}",
+    }
+    return phrases.get(kind, f"traversal {kind}")
+
+
 def _clock(at: timedelta) -> str:
     """``+1.075s``, ``+250ms``, ``+0ms``; microseconds when not whole milliseconds."""
     micros = at // timedelta(microseconds=1)
@@ -154,8 +172,3 @@ def _clock(at: timedelta) -> str:
     if millis >= 1000:
         return f"+{millis / 1000:.3f}s"
     return f"+{millis}ms"
-
-
-def event_details(data: Mapping[str, Detail]) -> tuple[tuple[str, Detail], ...]:
-    """Details as a tuple of pairs, in insertion order."""
-    return tuple(data.items())
