@@ -9,7 +9,11 @@ from typing import Any
 
 from ..policies._backoff import BackoffOverflowError
 from ..policies.delivery import Immediate, ScheduleAfter, ScheduleAt
-from ..policies.retry import FibonacciRetryPolicy
+from ..policies.retry import (
+    DecorrelatedJitterRetryPolicy,
+    FibonacciRetryPolicy,
+    FullJitterRetryPolicy,
+)
 from ..strategies.join import AndJoin, OrJoin, QuorumJoin
 from ._graph import Graph, evaluate
 
@@ -23,6 +27,7 @@ Effect = tuple[Any, ...]
 NOOP: Effect = ("noop",)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
+_RANDOM = (FullJitterRetryPolicy, DecorrelatedJitterRetryPolicy)
 
 
 class FsmError(Exception):
@@ -99,6 +104,7 @@ class FSM:
         self.pending: dict[int, _Pending] = {}
         self.children: dict[int, list[Scope]] = {}
         self.next_branch = 0
+        self.delays: dict[tuple[int, int], int | None] = {}
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
 
@@ -252,14 +258,7 @@ class FSM:
         self._fail_node(node)
         spec = self.nodes[node]
         attempt = self.retries.get(node, 0) + 1
-        policy = spec.retry
-        try:
-            wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
-            if self.intended and wraps:
-                raise BackoffOverflowError(f"fib({attempt}) exceeds a 32-bit Int")
-            delay = policy.next_delay_ms(attempt, self.rng)
-        except BackoffOverflowError as exc:
-            raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
+        delay = self._delay(node, attempt)
         if delay is not None:
             return ("retry", node, now + delay * 1000, attempt)
         branch = self.branch_of(node) if self.intended else None
@@ -271,6 +270,25 @@ class FSM:
         if branch is not None and branch.status == "Running":
             return self._fail_branch(branch, f"{spec.name} failed", now)
         return ("fail",)
+
+    def _delay(self, node: int, attempt: int) -> int | None:
+        """The retry policy's delay; the fixed policies' delays are computed once per attempt."""
+        key = (node, attempt)
+        delay = self.delays.get(key, _MISSING)
+        if delay is not _MISSING:
+            return delay  # type: ignore[no-any-return]
+        spec = self.nodes[node]
+        policy = spec.retry
+        try:
+            wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
+            if self.intended and wraps:
+                raise BackoffOverflowError(f"fib({attempt}) exceeds a 32-bit Int")
+            delay = policy.next_delay_ms(attempt, self.rng)
+        except BackoffOverflowError as exc:
+            raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
+        if not isinstance(policy, _RANDOM):
+            self.delays[key] = delay
+        return delay
 
     def timeout(self, join: int, now: int) -> Effect:
         """`Timeout` of a join: the join fails, then its ``on_timeout`` edge or `Fail`."""
@@ -357,9 +375,11 @@ class FSM:
     def _transition(self, node: int, now: int) -> Effect:
         """The transition after a success (`FSM` l.698-832)."""
         spec = self.nodes[node]
-        nexts = [target for condition, target in spec.conditional if evaluate(condition)]
-        if not nexts:
-            nexts = spec.success
+        nexts = spec.success
+        if spec.conditional:
+            nexts = [target for condition, target in spec.conditional if evaluate(condition)]
+            if not nexts:
+                nexts = spec.success
         if not nexts:
             branch = self.branch_of(node) if self.intended else None
             if branch is not None and branch.took_failure and branch.status == "Running":

@@ -29,8 +29,7 @@ class Dispatch(NamedTuple):
     """1 for the node's first execution, 2 for its first retry, ..."""
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One entry of the timeline (contract §9): when, what kind, and kind-specific details."""
 
     at: timedelta

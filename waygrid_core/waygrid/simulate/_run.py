@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from heapq import heappop, heappush
 from random import Random
 from typing import Any
 
 from ._fsm import FSM, Branch, FsmError, Scope
 from ._graph import Graph
+from ._result import Dispatch, Event
 from ._script import Outcome
 
 __all__ = ["MAX_ITEMS", "Run", "execute"]
@@ -26,8 +28,13 @@ _WHAT = {
     ACK_PASS: "acknowledgement",
 }
 
-Run = tuple[str, list[tuple[str, int, int]], list[tuple[int, str, dict[str, Any]]], int]
-"""Status, dispatches ``(name, at µs, attempt)``, events ``(at µs, kind, details)``, duration µs."""
+Details = tuple[tuple[str, Any], ...]
+Run = tuple[str, list[Dispatch], list[Event], int]
+"""Status, dispatches, events and the duration in microseconds."""
+# Dispatches and events are made by the ten thousand: tuple.__new__ skips the generated
+# NamedTuple.__new__ (its arguments are already in order).
+_new = tuple.__new__
+_OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 
 
 class _Executor:
@@ -40,6 +47,7 @@ class _Executor:
     ) -> None:
         self.graph = graph
         self.names = [node.name for node in graph.nodes]
+        self.kinds = [node.kind for node in graph.nodes]
         self.script = script
         self.executions: dict[str, int] = {}
         self.fsm = fsm
@@ -49,23 +57,27 @@ class _Executor:
         self.seq = 0
         self.by_branch: dict[int, list[tuple[int, int, int]]] = {}
         self.timers: dict[int, tuple[int, int]] = {}
-        self.dispatches: list[tuple[str, int, int]] = []
-        self.events: list[tuple[int, str, dict[str, Any]]] = []
+        self.dispatches: list[Dispatch] = []
+        self.events: list[Event] = []
         self.now = 0
+        self.at = timedelta(0)
+        """`now` as a timedelta (made once per distinct time)."""
 
     def push(
         self, due: int, kind: int, node: int, extra: Any = None, branch: int | None = None
     ) -> int:
-        self.seq += 1
-        seq = self.seq
+        self.seq = seq = self.seq + 1
         heappush(self.queue, (due, seq, kind, node, extra))
         self.live.add(seq)
         if branch is not None and self.intended:
-            self.by_branch.setdefault(branch, []).append((seq, kind, node))
+            items = self.by_branch.get(branch)
+            if items is None:
+                items = self.by_branch[branch] = []
+            items.append((seq, kind, node))
         return seq
 
-    def event(self, kind: str, **details: Any) -> None:
-        self.events.append((self.now, kind, details))
+    def event(self, kind: str, *details: tuple[str, Any]) -> None:
+        self.events.append(_new(Event, (self.at, kind, details)))
 
     # --- dropped work (intended, contract §4.4) ---
 
@@ -76,7 +88,7 @@ class _Executor:
             for seq, kind, node in self.by_branch.pop(branch_id, ()):
                 if seq in self.live:
                     self.live.discard(seq)
-                    self.event("dropped", node=self.names[node], what=_WHAT[kind])
+                    self.event("dropped", ("node", self.names[node]), ("what", _WHAT[kind]))
             for scope in self.fsm.children.pop(branch_id, ()):
                 pending.extend(scope.branches)
 
@@ -84,23 +96,23 @@ class _Executor:
         timer = self.timers.pop(id(scope), None)
         if timer is not None and timer[0] in self.live:
             self.live.discard(timer[0])
-            self.event("timer-canceled", node=self.names[timer[1]], what="join-timeout")
+            self.event("timer-canceled", ("node", self.names[timer[1]]), ("what", "join-timeout"))
 
     def notes(self) -> None:
         for note in self.fsm.notes:
             kind = note[0]
             if kind == "fork":
-                self.event("fork", node=self.names[note[1]])
+                self.event("fork", ("node", self.names[note[1]]))
             elif kind in ("join-completed", "join-failed", "join-timed-out"):
                 scope: Scope = note[2]
-                self.event(kind, node=self.names[note[1]])
+                self.event(kind, ("node", self.names[note[1]]))
                 if self.intended and scope is not None:
                     if kind != "join-timed-out":
                         self.cancel_timer(scope)
                     self.drop_branches(scope.branches)
             else:
                 branch: Branch = note[1]
-                self.event(kind, node=self.names[branch.entry], reason=note[2])
+                self.event(kind, ("node", self.names[branch.entry]), ("reason", note[2]))
                 if self.intended:
                     self.drop_branches([branch.id])
         self.fsm.notes.clear()
@@ -108,25 +120,26 @@ class _Executor:
     # --- running dispatched nodes (contract §4.3) ---
 
     def dispatch(self, node: int, branch: int | None) -> None:
-        fsm = self.fsm
         name = self.names[node]
-        attempt = fsm.retries.get(node, 0) + 1
-        self.dispatches.append((name, self.now, attempt))
-        self.event("dispatch", node=name, attempt=attempt)
-        kind = self.graph.nodes[node].kind
+        attempt = self.fsm.retries.get(node, 0) + 1
+        at = self.at
+        self.dispatches.append(_new(Dispatch, (name, at, attempt)))
+        self.events.append(_new(Event, (at, "dispatch", (("node", name), ("attempt", attempt)))))
+        kind = self.kinds[node]
         if kind == "standard":
             outcomes = self.script.get(name)
             if outcomes is None:
-                self.push(self.now, OK, node, branch=branch)
+                self.push(self.now, OK, node, None, branch)
                 return
             count = self.executions.get(name, 0)
             self.executions[name] = count + 1
-            outcome, after = outcomes[min(count, len(outcomes) - 1)]
+            last = len(outcomes) - 1
+            outcome, after = outcomes[count if count < last else last]
             if outcome != "hang":
-                self.push(self.now + after, OK if outcome == "ok" else FAIL, node, branch=branch)
+                self.push(self.now + after, OK if outcome == "ok" else FAIL, node, None, branch)
             return
         if not self.intended:
-            self.event("no-answer", node=name)
+            self.event("no-answer", ("node", name))
         elif kind == "fork":
             self.push(self.now, ACK_FORK, node, branch=branch)
         elif branch is not None:
@@ -137,42 +150,44 @@ class _Executor:
             self.push(self.now, ACK_PASS, node)
 
     def branch_id(self, node: int) -> int | None:
-        branch = self.fsm.branch_of(node)
-        return None if branch is None else branch.id
+        branch = self.fsm.index.get(node)
+        return branch if branch is not None and branch in self.fsm.branches else None
 
     def signal(self, kind: int, node: int, extra: Any) -> tuple[Any, ...]:
         fsm, now, name = self.fsm, self.now, self.names[node]
         if kind == OK:
-            self.event("answer", node=name, outcome="ok")
+            self.events.append(_new(Event, (self.at, "answer", (("node", name), _OK))))
             return fsm.success(node, now)
         if kind == FAIL:
-            self.event("answer", node=name, outcome="fail")
+            self.events.append(_new(Event, (self.at, "answer", (("node", name), _FAIL))))
             return fsm.failure(node, now)
         if kind == RESUME:
-            self.event("timer", node=name, what="resume")
+            self.events.append(_new(Event, (self.at, "timer", (("node", name), _RESUME))))
             return fsm.resume(node)
         if kind == JOIN_TIMEOUT:
-            self.event("timer", node=name, what="join-timeout")
+            self.event("timer", ("node", name), ("what", "join-timeout"))
             return fsm.timeout(node, now)
         if kind == ACK_FORK:
-            self.event("control", node=name, action="fan-out")
+            self.event("control", ("node", name), ("action", "fan-out"))
             return fsm.success(node, now, fork_ack=True)
         if kind == ACK_ARRIVE:
-            self.event("control", node=name, action="arrive")
+            self.event("control", ("node", name), ("action", "arrive"))
             return fsm.arrive(node, extra, now)
         if kind == ACK_PASS:
-            self.event("control", node=name, action="pass")
+            self.event("control", ("node", name), ("action", "pass"))
             return fsm.success(node, now)
         if kind == CANCEL:
             return fsm.cancel()
         entry = self.graph.entries[0]
         self.event(
-            "start", entry=self.names[entry], mode="intended" if self.intended else "upstream"
+            "start",
+            ("entry", self.names[entry]),
+            ("mode", "intended" if self.intended else "upstream"),
         )
         if len(self.graph.entries) > 1:
             others = len(self.graph.entries) - 1
             self.event(
-                "note", text=f"only the first entry point starts; {others} other(s) never run"
+                "note", ("text", f"only the first entry point starts; {others} other(s) never run")
             )
         return fsm.begin(now)
 
@@ -192,19 +207,19 @@ class _Executor:
         elif kind == "schedule":
             node, due = effect[1], effect[2]
             self.push(max(due, self.now), RESUME, node, branch=self.branch_id(node))
-            self.event("scheduled", node=self.names[node], dueMs=_ms(max(due, self.now)))
+            self.event("scheduled", ("node", self.names[node]), ("dueMs", _ms(max(due, self.now))))
         elif kind == "retry":
             node, due, attempt = effect[1], effect[2], effect[3]
             at = max(due, self.now)
             self.push(at, RESUME, node, branch=self.branch_id(node))
-            details: dict[str, Any] = {
-                "node": self.names[node],
-                "attempt": attempt + 1,
-                "dueMs": _ms(at),
-            }
+            details: Details = (
+                ("node", self.names[node]),
+                ("attempt", attempt + 1),
+                ("dueMs", _ms(at)),
+            )
             if due < self.now:
-                details["requestedMs"] = _ms(due)
-            self.event("retry-scheduled", **details)
+                details += (("requestedMs", _ms(due)),)
+            self.event("retry-scheduled", *details)
         elif kind == "complete":
             return "completed"
         elif kind == "fail":
@@ -218,7 +233,7 @@ class _Executor:
         if cancel_after is not None:
             self.push(cancel_after, CANCEL, self.graph.entries[0])
         if repeats:
-            self.event("note", text="the repeat policy is not executed: a traversal runs once")
+            self.event("note", ("text", "the repeat policy is not executed: a traversal runs once"))
         status = None
         processed = 0
         duration = 0
@@ -228,21 +243,23 @@ class _Executor:
             if seq not in live:
                 continue
             if processed == MAX_ITEMS:
-                self.event("note", text=f"stopped after {MAX_ITEMS} items")
+                self.event("note", ("text", f"stopped after {MAX_ITEMS} items"))
                 status = "stalled"
                 break
             live.discard(seq)
             processed += 1
+            if due != duration:
+                self.at = timedelta(microseconds=due)
             self.now = duration = due
             try:
                 effect = self.signal(kind, node, extra)
             except FsmError as error:
                 if self.intended:
-                    self.event("error", error=error.name, message=error.message)
+                    self.event("error", ("error", error.name), ("message", error.message))
                     status = "stalled"
                     break
                 fsm.rollback()
-                self.event("error", error=error.name, message=error.message)
+                self.event("error", ("error", error.name), ("message", error.message))
                 continue
             fsm.commit()
             if fsm.notes:
@@ -250,7 +267,8 @@ class _Executor:
             status = self.effect(effect)
             if status is not None:
                 break
-        self.now = duration
+        if self.now != duration:  # pragma: no cover - the loop keeps them equal
+            self.now, self.at = duration, timedelta(microseconds=duration)
         final = status or "stalled"
         self.event(final)
         return final, self.dispatches, self.events, duration
