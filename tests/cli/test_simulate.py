@@ -37,7 +37,7 @@ def test_prints_the_timeline_and_how_it_ended(
     status = main(["simulate", str(spec_file), "--script", '{"charge": ["fail", "fail", "ok"]}'])
     out = capsys.readouterr().out
     assert status == 0
-    assert "+1.075s  charge" in out and "#2   dispatched" in out
+    assert "+1.075s  charge  #2  dispatched" in out
     assert "+3.375s  notify" in out
     assert out.rstrip().splitlines()[-1] == "completed after +3.375s"
 

@@ -14,11 +14,12 @@ from typing import Any, Literal
 from .._gc import gc_paused
 from ..policies.repeat import NoRepeat
 from ._graph import build_graph
+from ._lint import runtime_issues
 from ._result import Dispatch, Event, Simulation, Status
 from ._run import MAX_ITEMS, execute
 from ._script import ScriptInput, parse_script
 
-__all__ = ["MAX_ITEMS", "Dispatch", "Event", "Simulation", "Status", "simulate"]
+__all__ = ["MAX_ITEMS", "Dispatch", "Event", "Simulation", "Status", "runtime_issues", "simulate"]
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)

@@ -113,11 +113,13 @@ class Simulation:
             >>> print(simulate(spec, script={"charge": ["fail", "ok"]}).timeline())
         """
         lines = [f"simulated traversal ({self.mode} mode)"]
+        width = min(max((len(e.node or "") for e in self.events), default=0), 28)
         for event in self.events:
             attempt = event.get("attempt")
             mark = f"#{attempt}" if attempt is not None else ""
             node = event.node or ""
-            lines.append(f"{_clock(event.at):>10}  {node:<28} {mark:<4} {_say(event)}".rstrip())
+            line = f"{_clock(event.at):>9}  {node:<{width}}  {mark:<3} {_say(event)}"
+            lines.append(line.rstrip())
         lines.append(f"{self.status} after {_clock(self.duration)}")
         return "\n".join(lines)
 
