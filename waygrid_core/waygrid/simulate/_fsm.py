@@ -77,6 +77,10 @@ class _Pending:
     canceled: set[int] = field(default_factory=set)
 
 
+def _pop_plain(container: dict[Any, Any], key: Any) -> None:
+    container.pop(key, None)
+
+
 def _undo_dict(container: dict[Any, Any], key: Any, old: Any) -> None:
     if old is _MISSING:
         container.pop(key, None)
@@ -107,6 +111,13 @@ class FSM:
         self.delays: dict[tuple[int, int], int | None] = {}
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
+        if intended:
+            # Nothing to undo in intended mode (an FSM error ends the run): the plain operations.
+            self._add = set.add  # type: ignore[method-assign, assignment]
+            self._remove = set.discard  # type: ignore[method-assign, assignment]
+            self._put = dict.__setitem__  # type: ignore[method-assign, assignment]
+            self._pop = _pop_plain  # type: ignore[method-assign, assignment]
+            self._set = setattr  # type: ignore[method-assign, assignment]
 
     # --- the journal: upstream mode restores the state of a signal that ends in an error ---
 
