@@ -13,6 +13,7 @@ from ..policies.retry import (
     DecorrelatedJitterRetryPolicy,
     FibonacciRetryPolicy,
     FullJitterRetryPolicy,
+    RetryPolicy,
 )
 from ..strategies.join import AndJoin, OrJoin, QuorumJoin
 from ._graph import Graph, evaluate
@@ -108,7 +109,7 @@ class FSM:
         self.pending: dict[int, _Pending] = {}
         self.children: dict[int, list[Scope]] = {}
         self.next_branch = 0
-        self.delays: dict[tuple[int, int], int | None] = {}
+        self.delays: dict[tuple[RetryPolicy, int], int | None] = {}
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
         if intended:
@@ -283,13 +284,13 @@ class FSM:
         return ("fail",)
 
     def _delay(self, node: int, attempt: int) -> int | None:
-        """The retry policy's delay; the fixed policies' delays are computed once per attempt."""
-        key = (node, attempt)
+        """The retry policy's delay; a fixed policy's delays are computed once per attempt."""
+        spec = self.nodes[node]
+        policy = spec.retry
+        key = (policy, attempt)
         delay = self.delays.get(key, _MISSING)
         if delay is not _MISSING:
             return delay  # type: ignore[no-any-return]
-        spec = self.nodes[node]
-        policy = spec.retry
         try:
             wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
             if self.intended and wraps:
