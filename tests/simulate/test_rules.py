@@ -403,3 +403,21 @@ def test_timeline_and_mermaid() -> None:
     chart = run.to_mermaid()
     assert chart.startswith("gantt\n") and "section charge" in chart
     assert "crit" in chart
+
+
+def test_replay_helpers_for_a_real_clock() -> None:
+    """events_until() and node_states() show a run as it stood at a given virtual time."""
+    node = std("charge").with_retry(RetryPolicy.exponential(timedelta(seconds=1), 2))
+    run = simulate(
+        after_start(node),
+        script={"charge": ["fail", {"outcome": "ok", "afterMs": 500}]},
+    )
+    assert run.events_until(timedelta(0))[-1].kind == "retry-scheduled"
+    assert run.node_states(timedelta(0)) == {"start": "succeeded", "charge": "retrying"}
+    assert run.node_states(timedelta(milliseconds=1075)) == {
+        "start": "succeeded",
+        "charge": "running",
+    }
+    assert run.node_states()["charge"] == "succeeded"
+    assert run.events_until(run.duration) == run.events
+    assert run.events_until(-MS) == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
@@ -106,6 +107,36 @@ class Simulation:
         """Whether the node named ``label`` was dispatched at all."""
         return any(d.label == label for d in self.dispatches)
 
+    def events_until(self, at: timedelta) -> tuple[Event, ...]:
+        """The events at or before ``at``: what a replay on a real clock has shown by then.
+
+        Example:
+            >>> shown = run.events_until(timedelta(seconds=elapsed * speed))
+        """
+        return self.events[: bisect_right(self.events, at, key=_event_at)]
+
+    def node_states(self, at: timedelta | None = None) -> dict[str, str]:
+        """Each node's state at ``at`` (default: the end), by name, for colouring a picture.
+
+        States: ``scheduled``, ``running`` (dispatched, no answer yet), ``retrying`` (failed, a
+        retry is scheduled), ``succeeded``, ``failed``; nodes never reached are absent.
+        """
+        states: dict[str, str] = {}
+        events = self.events if at is None else self.events_until(at)
+        for event in events:
+            node = event.node
+            if node is None:
+                continue
+            if event.kind == "dispatch":
+                states[node] = "running"
+            elif event.kind == "answer":
+                states[node] = "succeeded" if event.get("outcome") == "ok" else "failed"
+            elif event.kind == "retry-scheduled":
+                states[node] = "retrying"
+            elif event.kind == "scheduled":
+                states[node] = "scheduled"
+        return states
+
     def timeline(self) -> str:
         """The run as text: one line per event (time, node, attempt, what), then how it ended.
 
@@ -162,6 +193,10 @@ def _say(event: Event) -> str:
         "error": f"FSM error {get('error')}: {get('message')}",
     }
     return phrases.get(kind, f"traversal {kind}")
+
+
+def _event_at(event: Event) -> timedelta:
+    return event.at
 
 
 def _clock(at: timedelta) -> str:
