@@ -38,6 +38,8 @@ _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 
 
 class _Executor:
+    """Runs one traversal: the queue, the scripted answers, the timeline and dropped work."""
+
     def __init__(
         self,
         graph: Graph,
