@@ -421,3 +421,12 @@ def test_replay_helpers_for_a_real_clock() -> None:
     assert run.node_states()["charge"] == "succeeded"
     assert run.events_until(run.duration) == run.events
     assert run.events_until(-MS) == ()
+
+
+def test_virtual_clock_beyond_timedelta_max_stalls() -> None:
+    """Retries adding up past datetime.timedelta.max end the run as stalled, not in an error."""
+    node = std("x").with_retry(RetryPolicy.linear(timedelta(days=365 * 250), 20_000))
+    run = simulate(Spec.single(node), script={"x": "fail"})
+    assert run.status == "stalled"
+    assert run.events[-2].kind == "note" and "timedelta.max" in str(run.events[-2].get("text"))
+    assert run.duration <= timedelta.max

@@ -34,6 +34,7 @@ Run = tuple[str, list[Dispatch], list[Event], int]
 # Dispatches and events are made by the ten thousand: tuple.__new__ skips the generated
 # NamedTuple.__new__ (its arguments are already in order).
 _new = tuple.__new__
+_MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 
 
@@ -246,6 +247,11 @@ class _Executor:
                 continue
             if processed == MAX_ITEMS:
                 self.event("note", ("text", f"stopped after {MAX_ITEMS} items"))
+                status = "stalled"
+                break
+            if due > _MAX_MICROS:
+                text = "the virtual clock passed datetime.timedelta.max: the run stops here"
+                self.event("note", ("text", text))
                 status = "stalled"
                 break
             live.discard(seq)
