@@ -123,18 +123,13 @@ class FSM:
     # --- the journal: upstream mode restores the state of a signal that ends in an error ---
 
     def rollback(self) -> None:
-        """Undo every change since the last `commit`."""
+        """Undo every change since the journal was last cleared (the signal's own changes)."""
         journal = self.journal
         assert journal is not None
         for entry in reversed(journal):
             entry[0](*entry[1:])
         journal.clear()
         self.notes.clear()
-
-    def commit(self) -> None:
-        """Keep the changes made so far."""
-        if self.journal is not None:
-            self.journal.clear()
 
     def _add(self, target: set[int], item: int) -> None:
         if item not in target:

@@ -240,17 +240,18 @@ class _Executor:
         status = None
         processed = 0
         duration = 0
-        queue, live, fsm = self.queue, self.live, self.fsm
+        queue, live, fsm, journal = self.queue, self.live, self.fsm, self.fsm.journal
+        signal, effect_of = self.signal, self.effect
         while queue:
             due, seq, kind, node, extra = heappop(queue)
             if seq not in live:
                 continue
-            if processed == MAX_ITEMS:
-                self.event("note", ("text", f"stopped after {MAX_ITEMS} items"))
-                status = "stalled"
-                break
-            if due > _MAX_MICROS:
-                text = "the virtual clock passed datetime.timedelta.max: the run stops here"
+            if processed == MAX_ITEMS or due > _MAX_MICROS:
+                text = (
+                    f"stopped after {MAX_ITEMS} items"
+                    if processed == MAX_ITEMS
+                    else "the virtual clock passed datetime.timedelta.max: the run stops here"
+                )
                 self.event("note", ("text", text))
                 status = "stalled"
                 break
@@ -260,7 +261,7 @@ class _Executor:
                 self.at = timedelta(microseconds=due)
             self.now = duration = due
             try:
-                effect = self.signal(kind, node, extra)
+                effect = signal(kind, node, extra)
             except FsmError as error:
                 if self.intended:
                     self.event("error", ("error", error.name), ("message", error.message))
@@ -269,10 +270,11 @@ class _Executor:
                 fsm.rollback()
                 self.event("error", ("error", error.name), ("message", error.message))
                 continue
-            fsm.commit()
+            if journal is not None:
+                journal.clear()  # the signal's changes stay
             if fsm.notes:
                 self.notes()
-            status = self.effect(effect)
+            status = effect_of(effect)
             if status is not None:
                 break
         if self.now != duration:  # pragma: no cover - the loop keeps them equal
