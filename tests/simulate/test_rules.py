@@ -430,3 +430,94 @@ def test_virtual_clock_beyond_timedelta_max_stalls() -> None:
     assert run.status == "stalled"
     assert run.events[-2].kind == "note" and "timedelta.max" in str(run.events[-2].get("text"))
     assert run.duration <= timedelta.max
+
+
+# --- the §6 table, the remaining rows ---
+
+
+def test_fork_as_on_failure_target() -> None:
+    """A fork reached by on_failure is dispatched: intended fans it out, upstream never answers."""
+    recovery = fork({"x": std("x"), "y": std("y")})
+    spec = Spec.single(std("a").on_failure(recovery))
+    intended = simulate(spec, script={"a": "fail"})
+    assert intended.status == "completed" and intended.ran("x") and intended.ran("y")
+    upstream = simulate(spec, script={"a": "fail"}, mode="upstream")
+    assert upstream.status == "stalled" and [d.label for d in upstream.dispatches] == ["a", "fan"]
+
+
+def test_join_as_a_branch_first_node() -> None:
+    """branches {x: join, y: join}: intended, both branches arrive at once; upstream, no answer."""
+    join = Node.join("waygrid://system/waystation").label("meet").join_id("j")
+    join = join.on_success(std("after"))
+    branches: dict[str, INode] = {"x": join, "y": join}
+    spec = after_start(Node.fork("waygrid://system/waystation").join_id("j").branches(branches))
+    intended = simulate(spec)
+    assert intended.status == "completed" and intended.attempts("after") == 1
+    assert [e.get("action") for e in intended.events if e.kind == "control"] == ["arrive"] * 2
+    upstream = simulate(spec, mode="upstream")
+    assert upstream.status == "stalled" and upstream.attempts("meet") == 2
+    assert not upstream.ran("after")
+
+
+def test_quorum_met_upstream_keeps_dispatching_the_other_branches() -> None:
+    """Quorum(1) met: upstream still dispatches the slower branch's next node; intended drops it."""
+
+    def quorum() -> JoinNode:
+        return meet(JoinStrategy.quorum(1)).join_id("j")
+
+    slow = std("slow-after").with_delivery(DeliveryStrategy.IMMEDIATE)
+    branches: dict[str, INode] = {
+        # Only a's copy of the join has a continuation, so upstream it is not duplicated.
+        "a": std("a").on_success(quorum().on_success(slow)),
+        "b": std("b").on_success(std("b2").on_success(quorum())),
+    }
+    spec = after_start(Node.fork("waygrid://system/waystation").join_id("j").branches(branches))
+    script = {
+        "slow-after": {"outcome": "ok", "afterMs": 1000},
+        "b": {"outcome": "ok", "afterMs": 100},
+    }
+    upstream = simulate(spec, script=script, mode="upstream")
+    assert upstream.dispatch_times("b2") == [100 * MS]
+    assert upstream.status == "completed" and upstream.duration == 1000 * MS
+    # Intended runs the first-registered copy (b's, processed first): no continuation.
+    intended = simulate(spec, script=script)
+    assert intended.status == "completed" and intended.duration == timedelta(0)
+    assert not intended.ran("b2") and not intended.ran("slow-after")
+
+
+def test_answers_after_a_join_timeout() -> None:
+    """After the join timed out, a late failure fails the run upstream and is dropped intended."""
+    join = meet(on_timeout=std("late")).timeout(timedelta(milliseconds=100))
+    spec = after_start(fork({"a": std("a"), "b": std("b")}, join))
+    script = {"a": {"outcome": "fail", "afterMs": 500}, "late": {"outcome": "ok", "afterMs": 1000}}
+    intended = simulate(spec, script=script)
+    assert intended.dispatch_times("late") == [100 * MS]
+    assert intended.status == "completed" and intended.duration == 1100 * MS
+    assert any(e.kind == "dropped" and e.node == "a" for e in intended.events)
+    upstream = simulate(spec, script=script, mode="upstream")
+    # Upstream a's late failure reaches the FSM and fails the traversal before late answers.
+    assert upstream.dispatch_times("late") == [100 * MS]
+    assert upstream.status == "failed" and upstream.duration == 500 * MS
+
+
+def test_hand_written_join_copies_that_differ() -> None:
+    """Copies of one join with other strategies: the first-registered copy decides."""
+    or_copy = (
+        Node.join("waygrid://system/waystation")
+        .label("meet")
+        .join_id("j")
+        .strategy(JoinStrategy.OR)
+    )
+    and_copy = Node.join("waygrid://system/waystation").label("meet").join_id("j")
+    branches: dict[str, INode] = {
+        "a": std("a").on_success(and_copy),
+        "b": std("b").on_success(or_copy),
+    }
+    spec = after_start(Node.fork("waygrid://system/waystation").join_id("j").branches(branches))
+    (join,) = [n for n in spec.compile().nodes if n.kind == "join"]
+    # The stack processes the last branch name first: b's copy (OR) registers the join.
+    assert join.join_strategy == JoinStrategy.OR
+    script = {"a": "hang", "b": "ok"}
+    for mode in MODES:
+        run = simulate(spec, script=script, mode=mode)  # type: ignore[arg-type]
+        assert run.status == "completed", mode  # OR: one arrival completes the join
