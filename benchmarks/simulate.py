@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
+from typing import Literal
 
 from benchmarks._timing import best_of, heading, row
 from waygrid import JoinStrategy, Node, RetryPolicy, Spec
@@ -52,7 +54,7 @@ def run() -> None:
     plain = woven_spec(10_000)
     retrying = woven_spec(10_000, retry=True)
     script = fail_once(retrying)
-    cases = {
+    cases: dict[str, tuple[Spec, dict[str, object] | None, Literal["intended", "upstream"]]] = {
         "all succeed": (plain, None, "intended"),
         "retry policies everywhere, all succeed": (retrying, None, "intended"),
         "retries everywhere, every node fails once": (retrying, script, "intended"),
@@ -60,9 +62,9 @@ def run() -> None:
     }
     functions: dict[str, Callable[[], object]] = {"compile": plain.compile}
     for what, (spec, spec_script, mode) in cases.items():
-        done = simulate(spec, script=spec_script, mode=mode)  # type: ignore[arg-type]
+        done = simulate(spec, script=spec_script, mode=mode)
         assert done.status == "completed", (what, done.status)
-        functions[what] = lambda s=spec, sc=spec_script, m=mode: simulate(s, script=sc, mode=m)  # type: ignore[misc]
+        functions[what] = partial(simulate, spec, script=spec_script, mode=mode)
     best = interleaved(functions, repeat=7)
     row("compiled nodes", f"{len(plain.compile().nodes):,}")
     row("spec.compile()", f"{best['compile'] * 1000:8.1f} ms")
@@ -80,13 +82,8 @@ def run() -> None:
         count = len(big.compile().nodes)
         done = simulate(big, script=big_script)
         assert done.status == "completed", (size, retry, done.status)
-        timed = interleaved(
-            {
-                "simulate": lambda big=big, s=big_script: simulate(big, script=s),
-                "compile": big.compile,
-            },
-            repeat=5 if size < 50_000 else 3,
-        )
+        functions = {"simulate": partial(simulate, big, script=big_script), "compile": big.compile}
+        timed = interleaved(functions, repeat=5 if size < 50_000 else 3)
         what = "every node fails once" if retry else "all succeed"
         per_node, ratio = timed["simulate"] / count * 1e6, timed["simulate"] / timed["compile"]
         row(
