@@ -521,3 +521,18 @@ def test_hand_written_join_copies_that_differ() -> None:
     for mode in MODES:
         run = simulate(spec, script=script, mode=mode)  # type: ignore[arg-type]
         assert run.status == "completed", mode  # OR: one arrival completes the join
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_json_pointer_conditions_are_false(mode: str) -> None:
+    """JsonExists/JsonEquals (rejected by today's server) count as false, with a note."""
+    node = std("a").on_conditions(
+        [
+            Condition.when(Condition.json_exists("/x"), std("b")),
+            Condition.when(Condition.not_(Condition.json_equals("/y", 1)), std("c")),
+        ]
+    )
+    run = simulate(Spec.single(node), mode=mode)  # type: ignore[arg-type]
+    assert run.status == "completed" and [d.label for d in run.dispatches] == ["a", "c"]
+    assert [e.kind for e in run.events[:2]] == ["start", "note"]
+    assert "JSON-pointer" in str(run.events[1].get("text"))

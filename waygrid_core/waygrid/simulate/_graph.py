@@ -15,7 +15,6 @@ from ..conditions.condition import (
     NotCondition,
     OrCondition,
 )
-from ..errors import SpecValidationError, ValidationIssue
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..policies.delivery import DeliveryStrategy
 from ..policies.retry import RetryPolicy
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from ..dag import CompiledDag
     from ..spec import Spec
 
-__all__ = ["Graph", "GraphNode", "build_graph", "evaluate"]
+__all__ = ["Graph", "GraphNode", "build_graph", "evaluate", "has_pointer"]
 
 Mode = Literal["intended", "upstream"]
 _MS = timedelta(milliseconds=1)
@@ -59,6 +58,8 @@ class Graph:
     join_of_fork: dict[str, int]
     standard_names: set[str]
     """The names of the spec's standard nodes (what a script may name)."""
+    pointer_conditions: bool = False
+    """Whether a condition it runs uses a JSON pointer (evaluated as false)."""
 
 
 def _children(node: INode) -> list[tuple[INode, str, Condition | None]]:
@@ -148,35 +149,17 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
         else:
             assert edge.condition is not None
             source.conditional.append((edge.condition, target))
-    _check_conditions(dag, nodes)
+    pointers = any(has_pointer(c) for node in nodes for c, _ in node.conditional)
     join_of_fork: dict[str, int] = {}
     for node in nodes:
         if node.kind == "join" and node.fork_id is not None:
             join_of_fork.setdefault(node.fork_id, node.index)
-    return Graph(nodes, [index[e] for e in dag.entry_points], join_of_fork, standard_names)
+    entries = [index[e] for e in dag.entry_points]
+    return Graph(nodes, entries, join_of_fork, standard_names, pointers)
 
 
-def _check_conditions(dag: CompiledDag, nodes: list[GraphNode]) -> None:
-    """JSON-pointer conditions cannot run: today's server rejects the spec."""
-    for node in nodes:
-        for position, (condition, _) in enumerate(node.conditional):
-            if _has_pointer(condition):
-                path = f"{dag.nodes[node.index].path}.onConditions[{position}].condition"
-                raise SpecValidationError(
-                    [
-                        ValidationIssue(
-                            "error",
-                            "unsupported-by-server",
-                            path,
-                            "JSON-pointer conditions (JsonExists/JsonEquals) cannot be simulated: "
-                            "today's server rejects them",
-                            "use Always/Not/And/Or",
-                        )
-                    ]
-                )
-
-
-def _has_pointer(root: Condition) -> bool:
+def has_pointer(root: Condition) -> bool:
+    """Whether the condition uses a JSON pointer (`JsonExists`/`JsonEquals`) anywhere."""
     pending = [root]
     while pending:
         condition = pending.pop()
@@ -190,7 +173,11 @@ def _has_pointer(root: Condition) -> bool:
 
 
 def evaluate(root: Condition) -> bool:
-    """The server's ``Condition.eval`` (`COND` l.22-31), without recursion."""
+    """The server's ``Condition.eval`` (`COND` l.22-31), without recursion.
+
+    JSON-pointer conditions, which today's server rejects, are false: a scripted node has no
+    output, so a pointer finds nothing.
+    """
     if isinstance(root, AlwaysCondition):
         return True
     values: dict[int, bool] = {}
@@ -214,6 +201,6 @@ def evaluate(root: Condition) -> bool:
             else:
                 pending.append((condition, True))
                 pending.extend((c, False) for c in condition.conditions)
-        else:  # pragma: no cover - build_graph refuses JSON-pointer conditions
-            raise AssertionError(type(condition).__name__)
+        else:  # JsonExists / JsonEquals
+            values[id(condition)] = False
     return values[id(root)]

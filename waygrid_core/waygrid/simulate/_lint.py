@@ -9,7 +9,7 @@ from ..errors import ValidationIssue
 from ..policies.delivery import Immediate
 from ..policies.repeat import NoRepeat
 from ..policies.retry import FibonacciRetryPolicy, NoRetryPolicy
-from ._graph import _has_pointer, evaluate
+from ._graph import evaluate, has_pointer
 
 if TYPE_CHECKING:
     from ..dag import CompiledDag, CompiledEdge, CompiledNode
@@ -109,7 +109,7 @@ def _successor_issues(
 ) -> list[ValidationIssue]:
     """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
     conditions = [e.condition for e in edges if e.guard == "Conditional"]
-    if any(c is not None and _has_pointer(c) for c in conditions):
+    if any(c is not None and has_pointer(c) for c in conditions):
         return []  # today's server rejects JSON-pointer conditions before running anything
     true = sum(1 for c in conditions if isinstance(c, Condition) and evaluate(c))
     if true >= 2:

@@ -65,6 +65,7 @@ class _Executor:
         self.now = 0
         self.at = timedelta(0)
         """`now` as a timedelta (made once per distinct time)."""
+        self.repeats = False
 
     def push(
         self, due: int, kind: int, node: int, extra: Any = None, branch: int | None = None
@@ -192,6 +193,11 @@ class _Executor:
             self.event(
                 "note", ("text", f"only the first entry point starts; {others} other(s) never run")
             )
+        if self.repeats:
+            self.event("note", ("text", "the repeat policy is not executed: a traversal runs once"))
+        if self.graph.pointer_conditions:
+            text = "JSON-pointer conditions count as false (scripted nodes have no output)"
+            self.event("note", ("text", text + "; today's server rejects them"))
         return fsm.begin(now)
 
     def effect(self, effect: tuple[Any, ...]) -> str | None:
@@ -235,8 +241,7 @@ class _Executor:
         self.push(0, BEGIN, self.graph.entries[0])
         if cancel_after is not None:
             self.push(cancel_after, CANCEL, self.graph.entries[0])
-        if repeats:
-            self.event("note", ("text", "the repeat policy is not executed: a traversal runs once"))
+        self.repeats = repeats
         status = None
         processed = 0
         duration = 0
