@@ -42,6 +42,7 @@ EXPORTS = [
     "RetryPolicy",
     "Secret",
     "ServerError",
+    "Simulation",
     "Spec",
     "SpecDecodeError",
     "SpecError",
@@ -57,6 +58,7 @@ EXPORTS = [
     "WaygridStatusError",
     "WaygridTimeoutError",
     "__version__",
+    "simulate",
 ]
 
 

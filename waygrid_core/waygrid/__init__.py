@@ -21,6 +21,7 @@ from .errors import (
 from .nodes import ForkNode, INode, JoinNode, Node, StandardNode
 from .parameters import Secret
 from .policies import DeliveryStrategy, RepeatPolicy, RetryPolicy
+from .simulate import Simulation, simulate
 from .spec import Spec
 from .strategies import JoinStrategy
 
@@ -39,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "ServerError",
+    "Simulation",
     "Spec",
     "SpecDecodeError",
     "SpecError",
@@ -54,4 +56,5 @@ __all__ = [
     "WaygridStatusError",
     "WaygridTimeoutError",
     "__version__",
+    "simulate",
 ]

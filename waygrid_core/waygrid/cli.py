@@ -1,4 +1,4 @@
-"""The ``waygrid`` command: validate, render, hash and submit specs, and run the dev server."""
+"""The ``waygrid`` command: validate, render, hash, simulate, submit specs; run the dev server."""
 
 from __future__ import annotations
 
@@ -280,6 +280,52 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+_STATUSES = ("completed", "failed", "canceled", "stalled")
+
+
+def _read_script(value: str | None) -> object:
+    """``--script``: JSON text (starting with ``{``), or a file of JSON; ``-`` reads stdin."""
+    from ._json import loads_strict
+
+    if value is None:
+        return None
+    if value.lstrip().startswith("{"):
+        raw, where = value.encode(), "--script"
+    else:
+        raw, where = _read_text(value), value
+    try:
+        return loads_strict(raw)
+    except SpecDecodeError as exc:
+        raise CliError(f"{where}: not valid JSON: {exc.reason}") from None
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate
+
+    try:
+        document = _load(args.file)
+        script = _read_script(args.script)
+        run = simulate(document.spec, script=script, mode=args.mode, seed=args.seed)  # type: ignore[arg-type]
+    except CliError as exc:
+        _print(f"error: {exc}", sys.stderr)
+        return 2
+    except SpecDecodeError as exc:
+        _print(f"error: {args.file}: not a valid spec: {_decode_issue(exc)}", sys.stderr)
+        return 2
+    except SpecValidationError as exc:
+        more = f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""
+        _print(f"error: {args.file}: rejected: {exc.issues[0]}{more}", sys.stderr)
+        return 2
+    except ValueError as exc:
+        _print(f"error: {exc}", sys.stderr)
+        return 2
+    _print(json.dumps(run.to_dict(), indent=2) if args.json else run.timeline())
+    if args.expect is None or args.expect == run.status:
+        return 0
+    _print(f"expected {args.expect}, got {run.status}", sys.stderr)
+    return 1
+
+
 # --- Parser -----------------------------------------------------------------------------------
 
 
@@ -382,6 +428,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--access-log", action="store_true", help="log every request")
     dev.set_defaults(run=_dev)
+
+    sim = commands.add_parser(
+        "simulate",
+        help="run one traversal on a virtual clock and print its timeline",
+        description="Simulate a traversal with the server's runtime rules (TraversalFSM and "
+        "Backoff) and scripted node outcomes; print the timeline and how the run ended. Exit "
+        "status 2 for bad input; with --expect, 1 when the run ends otherwise.",
+    )
+    sim.add_argument("file", metavar="SPEC", help=_SPEC_HELP)
+    sim.add_argument(
+        "--script",
+        metavar="FILE|JSON",
+        help="outcomes by node name (a JSON file, or JSON text), e.g. "
+        '\'{"charge": ["fail", {"outcome": "ok", "afterMs": 250}]}\'',
+    )
+    sim.add_argument(
+        "--mode",
+        choices=("intended", "upstream"),
+        default="intended",
+        help="intended (default: the fixed rules) or upstream (the server as it is)",
+    )
+    sim.add_argument("--seed", type=int, default=0, metavar="N", help="seeds random retry delays")
+    sim.add_argument("--json", action="store_true", help="print the run as JSON")
+    sim.add_argument(
+        "--expect", choices=_STATUSES, metavar="STATUS", help="exit 1 unless the run ends so"
+    )
+    sim.set_defaults(run=_simulate)
     return parser
 
 

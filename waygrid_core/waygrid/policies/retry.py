@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from random import Random
 from typing import ClassVar
 
 from .._values import check_duration, check_float, check_int
 from .._wire import WireValue
+from ._backoff import fib32, jitter, pow_to_long, scaled, to_millis
 
 __all__ = [
     "BoundedExponentialRetryPolicy",
@@ -71,6 +73,27 @@ class RetryPolicy(WireValue):
         """Random delays between ``base`` and ``base * 3**(n-1)`` (AWS style)."""
         return DecorrelatedJitterRetryPolicy(base, max_retries)
 
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        """The server's delay in ms before retry ``attempt``, or None when no retry is left.
+
+        This is the server's ``Backoff.nextDelay`` without a hash key, to the millisecond:
+        deterministic jitter for the fixed policies, a draw from ``rng`` for the random ones.
+        Attempt 1 is the first retry.
+
+        Args:
+            attempt: 1 for the first retry, 2 for the second, ...
+            rng: the generator of the random policies (a fresh ``Random(0)`` when omitted).
+
+        Raises:
+            OverflowError: where the server's duration arithmetic throws (`BackoffOverflowError`).
+
+        Example:
+            >>> policy = RetryPolicy.exponential(timedelta(seconds=1), 3)
+            >>> [policy.next_delay_ms(n) for n in (1, 2, 3)]
+            [1075, 2300, 4230]
+        """
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class NoRetryPolicy(RetryPolicy):
@@ -93,25 +116,54 @@ class _BackoffRetryPolicy(RetryPolicy):
 class LinearRetryPolicy(_BackoffRetryPolicy):
     """The same delay, ``base``, before every retry."""
 
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        return jitter(to_millis(scaled(self.base, 1)), 0.10)
+
 
 @dataclass(frozen=True, slots=True)
 class ExponentialRetryPolicy(_BackoffRetryPolicy):
     """Delays doubling from ``base``."""
+
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        return jitter(to_millis(scaled(self.base, pow_to_long(2, attempt - 1))), 0.25)
 
 
 @dataclass(frozen=True, slots=True)
 class FibonacciRetryPolicy(_BackoffRetryPolicy):
     """Delays following the Fibonacci sequence times ``base``."""
 
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        # fib(n) wraps silently in 32 bits from n = 47, as on the server: the delay turns negative.
+        if attempt > self.max_retries:
+            return None
+        return jitter(to_millis(scaled(self.base, fib32(attempt))), 0.10)
+
 
 @dataclass(frozen=True, slots=True)
 class FullJitterRetryPolicy(_BackoffRetryPolicy):
     """Random delays up to an exponentially growing bound."""
 
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        high = to_millis(scaled(self.base, pow_to_long(2, attempt - 1)))
+        return (rng or Random(0)).randrange(max(high, 1))
+
 
 @dataclass(frozen=True, slots=True)
 class DecorrelatedJitterRetryPolicy(_BackoffRetryPolicy):
     """Random delays between ``base`` and a bound growing by 3x."""
+
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        high = to_millis(scaled(self.base, pow_to_long(3, attempt - 1)))
+        low = to_millis(scaled(self.base, 1))
+        return low + (rng or Random(0)).randrange(max(high - low, 1))
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -131,6 +183,14 @@ class BoundedExponentialRetryPolicy(RetryPolicy):
         object.__setattr__(self, "cap", check_duration(cap, f"{name}.cap"))
         object.__setattr__(self, "max_retries", check_int(max_retries, f"{name}.max_retries"))
 
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        # The server multiplies before it applies the cap, so a huge attempt still overflows.
+        raw = scaled(self.base, pow_to_long(2, attempt - 1))
+        cap = scaled(self.cap, 1)
+        return jitter(to_millis(cap if raw > cap else raw), 0.20)
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class PolynomialRetryPolicy(RetryPolicy):
@@ -148,6 +208,11 @@ class PolynomialRetryPolicy(RetryPolicy):
         object.__setattr__(self, "base", check_duration(base, f"{name}.base"))
         object.__setattr__(self, "max_retries", check_int(max_retries, f"{name}.max_retries"))
         object.__setattr__(self, "power", check_float(power, f"{name}.power"))
+
+    def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
+        if attempt > self.max_retries:
+            return None
+        return jitter(to_millis(scaled(self.base, pow_to_long(attempt, self.power))), 0.15)
 
 
 RetryPolicy.NONE = NoRetryPolicy()

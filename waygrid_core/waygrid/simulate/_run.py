@@ -1,0 +1,308 @@
+"""The executor: one queue of timed items on a virtual clock, each feeding one signal to the FSM."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from heapq import heappop, heappush
+from random import Random
+from typing import Any
+
+from ._fsm import FSM, Branch, FsmError, Scope
+from ._graph import Graph
+from ._result import Dispatch, Event
+from ._script import Outcome
+
+__all__ = ["MAX_ITEMS", "Run", "execute"]
+
+MAX_ITEMS = 100_000
+"""A run that processes this many items ends ``stalled`` (contract §4.1)."""
+
+(BEGIN, CANCEL, OK, FAIL, RESUME, JOIN_TIMEOUT, ACK_FORK, ACK_ARRIVE, ACK_PASS) = range(9)
+_WHAT = {
+    OK: "answer",
+    FAIL: "answer",
+    RESUME: "resume",
+    JOIN_TIMEOUT: "join-timeout",
+    ACK_FORK: "acknowledgement",
+    ACK_ARRIVE: "acknowledgement",
+    ACK_PASS: "acknowledgement",
+}
+
+Details = tuple[tuple[str, Any], ...]
+Run = tuple[str, list[Dispatch], list[Event], int]
+"""Status, dispatches, events and the duration in microseconds."""
+# Dispatches and events are made by the ten thousand: tuple.__new__ skips the generated
+# NamedTuple.__new__ (its arguments are already in order).
+_new = tuple.__new__
+_MAX_MICROS = timedelta.max // timedelta(microseconds=1)
+_OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
+
+
+class _Executor:
+    """Runs one traversal: the queue, the scripted answers, the timeline and dropped work."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        script: dict[str, list[Outcome]],
+        fsm: FSM,
+        intended: bool,
+    ) -> None:
+        self.graph = graph
+        self.names = [node.name for node in graph.nodes]
+        self.kinds = [node.kind for node in graph.nodes]
+        self.script = script
+        self.executions: dict[str, int] = {}
+        self.fsm = fsm
+        self.intended = intended
+        self.queue: list[tuple[int, int, int, int, Any]] = []
+        self.live: set[int] = set()
+        self.seq = 0
+        self.by_branch: dict[int, list[tuple[int, int, int]]] = {}
+        self.timers: dict[int, tuple[int, int]] = {}
+        self.dispatches: list[Dispatch] = []
+        self.events: list[Event] = []
+        self.now = 0
+        self.at = timedelta(0)
+        """`now` as a timedelta (made once per distinct time)."""
+        self.repeats = False
+
+    def push(
+        self, due: int, kind: int, node: int, extra: Any = None, branch: int | None = None
+    ) -> int:
+        self.seq = seq = self.seq + 1
+        heappush(self.queue, (due, seq, kind, node, extra))
+        self.live.add(seq)
+        if branch is not None and self.intended:
+            items = self.by_branch.get(branch)
+            if items is None:
+                items = self.by_branch[branch] = []
+            items.append((seq, kind, node))
+        return seq
+
+    def event(self, kind: str, *details: tuple[str, Any]) -> None:
+        self.events.append(_new(Event, (self.at, kind, details)))
+
+    # --- dropped work (intended, contract §4.4) ---
+
+    def drop_branches(self, branch_ids: list[int]) -> None:
+        pending = list(branch_ids)
+        while pending:
+            branch_id = pending.pop()
+            for seq, kind, node in self.by_branch.pop(branch_id, ()):
+                if seq in self.live:
+                    self.live.discard(seq)
+                    self.event("dropped", ("node", self.names[node]), ("what", _WHAT[kind]))
+            for scope in self.fsm.children.pop(branch_id, ()):
+                pending.extend(scope.branches)
+
+    def cancel_timer(self, scope: Scope) -> None:
+        timer = self.timers.pop(id(scope), None)
+        if timer is not None and timer[0] in self.live:
+            self.live.discard(timer[0])
+            self.event("timer-canceled", ("node", self.names[timer[1]]), ("what", "join-timeout"))
+
+    def notes(self) -> None:
+        for note in self.fsm.notes:
+            kind = note[0]
+            if kind == "fork":
+                self.event("fork", ("node", self.names[note[1]]))
+            elif kind in ("join-completed", "join-failed", "join-timed-out"):
+                scope: Scope = note[2]
+                self.event(kind, ("node", self.names[note[1]]))
+                if self.intended and scope is not None:
+                    if kind != "join-timed-out":
+                        self.cancel_timer(scope)
+                    self.drop_branches(scope.branches)
+            else:
+                branch: Branch = note[1]
+                self.event(kind, ("node", self.names[branch.entry]), ("reason", note[2]))
+                if self.intended:
+                    self.drop_branches([branch.id])
+        self.fsm.notes.clear()
+
+    # --- running dispatched nodes (contract §4.3) ---
+
+    def dispatch(self, node: int, branch: int | None) -> None:
+        name = self.names[node]
+        attempt = self.fsm.retries.get(node, 0) + 1
+        at = self.at
+        self.dispatches.append(_new(Dispatch, (name, at, attempt)))
+        self.events.append(_new(Event, (at, "dispatch", (("node", name), ("attempt", attempt)))))
+        kind = self.kinds[node]
+        if kind == "standard":
+            outcomes = self.script.get(name)
+            if outcomes is None:
+                self.push(self.now, OK, node, None, branch)
+                return
+            count = self.executions.get(name, 0)
+            self.executions[name] = count + 1
+            last = len(outcomes) - 1
+            outcome, after = outcomes[count if count < last else last]
+            if outcome != "hang":
+                self.push(self.now + after, OK if outcome == "ok" else FAIL, node, None, branch)
+            return
+        if not self.intended:
+            self.event("no-answer", ("node", name))
+        elif kind == "fork":
+            self.push(self.now, ACK_FORK, node, branch=branch)
+        elif branch is not None:
+            # A join that is a branch's first node arrives in the entry's own branch (even when
+            # several branch names share it); one dispatched alone, in the branch it is bound to.
+            self.push(self.now, ACK_ARRIVE, node, branch, branch=branch)
+        else:
+            self.push(self.now, ACK_PASS, node)
+
+    def branch_id(self, node: int) -> int | None:
+        branch = self.fsm.index.get(node)
+        return branch if branch is not None and branch in self.fsm.branches else None
+
+    def signal(self, kind: int, node: int, extra: Any) -> tuple[Any, ...]:
+        fsm, now, name = self.fsm, self.now, self.names[node]
+        if kind == OK:
+            self.events.append(_new(Event, (self.at, "answer", (("node", name), _OK))))
+            return fsm.success(node, now)
+        if kind == FAIL:
+            self.events.append(_new(Event, (self.at, "answer", (("node", name), _FAIL))))
+            return fsm.failure(node, now)
+        if kind == RESUME:
+            self.events.append(_new(Event, (self.at, "timer", (("node", name), _RESUME))))
+            return fsm.resume(node)
+        if kind == JOIN_TIMEOUT:
+            self.event("timer", ("node", name), ("what", "join-timeout"))
+            return fsm.timeout(node, now)
+        if kind == ACK_FORK:
+            self.event("control", ("node", name), ("action", "fan-out"))
+            return fsm.success(node, now, fork_ack=True)
+        if kind == ACK_ARRIVE:
+            self.event("control", ("node", name), ("action", "arrive"))
+            return fsm.arrive(node, extra, now)
+        if kind == ACK_PASS:
+            self.event("control", ("node", name), ("action", "pass"))
+            return fsm.success(node, now)
+        if kind == CANCEL:
+            return fsm.cancel()
+        entry = self.graph.entries[0]
+        self.event(
+            "start",
+            ("entry", self.names[entry]),
+            ("mode", "intended" if self.intended else "upstream"),
+        )
+        if len(self.graph.entries) > 1:
+            others = len(self.graph.entries) - 1
+            self.event(
+                "note", ("text", f"only the first entry point starts; {others} other(s) never run")
+            )
+        if self.repeats:
+            self.event("note", ("text", "the repeat policy is not executed: a traversal runs once"))
+        if self.graph.pointer_conditions:
+            text = "JSON-pointer conditions count as false (scripted nodes have no output)"
+            self.event("note", ("text", text + "; today's server rejects them"))
+        return fsm.begin(now)
+
+    def effect(self, effect: tuple[Any, ...]) -> str | None:
+        kind = effect[0]
+        if kind == "dispatch":
+            node = effect[1]
+            self.dispatch(node, self.branch_id(node))
+        elif kind == "dispatch-many":
+            for node, branch in effect[1]:
+                self.dispatch(node, branch)
+            if effect[2] is not None:
+                scope: Scope = effect[3]
+                join = self.graph.join_of_fork[scope.fork_id]
+                seq = self.push(effect[2], JOIN_TIMEOUT, join, branch=scope.parent)
+                self.timers[id(scope)] = (seq, join)
+        elif kind == "schedule":
+            node, due = effect[1], effect[2]
+            self.push(max(due, self.now), RESUME, node, branch=self.branch_id(node))
+            self.event("scheduled", ("node", self.names[node]), ("dueMs", _ms(max(due, self.now))))
+        elif kind == "retry":
+            node, due, attempt = effect[1], effect[2], effect[3]
+            at = max(due, self.now)
+            self.push(at, RESUME, node, branch=self.branch_id(node))
+            details: Details = (
+                ("node", self.names[node]),
+                ("attempt", attempt + 1),
+                ("dueMs", _ms(at)),
+            )
+            if due < self.now:
+                details += (("requestedMs", _ms(due)),)
+            self.event("retry-scheduled", *details)
+        elif kind == "complete":
+            return "completed"
+        elif kind == "fail":
+            return "failed"
+        elif kind == "cancel":
+            return "canceled"
+        return None
+
+    def run(self, cancel_after: int | None, repeats: bool) -> Run:
+        self.push(0, BEGIN, self.graph.entries[0])
+        if cancel_after is not None:
+            self.push(cancel_after, CANCEL, self.graph.entries[0])
+        self.repeats = repeats
+        status = None
+        processed = 0
+        duration = 0
+        queue, live, fsm, journal = self.queue, self.live, self.fsm, self.fsm.journal
+        signal, effect_of = self.signal, self.effect
+        while queue:
+            due, seq, kind, node, extra = heappop(queue)
+            if seq not in live:
+                continue
+            if processed == MAX_ITEMS or due > _MAX_MICROS:
+                text = (
+                    f"stopped after {MAX_ITEMS} items"
+                    if processed == MAX_ITEMS
+                    else "the virtual clock passed datetime.timedelta.max: the run stops here"
+                )
+                self.event("note", ("text", text))
+                status = "stalled"
+                break
+            live.discard(seq)
+            processed += 1
+            if due != duration:
+                self.at = timedelta(microseconds=due)
+            self.now = duration = due
+            try:
+                effect = signal(kind, node, extra)
+            except FsmError as error:
+                if self.intended:
+                    self.event("error", ("error", error.name), ("message", error.message))
+                    status = "stalled"
+                    break
+                fsm.rollback()
+                self.event("error", ("error", error.name), ("message", error.message))
+                continue
+            if journal is not None:
+                journal.clear()  # the signal's changes stay
+            if fsm.notes:
+                self.notes()
+            status = effect_of(effect)
+            if status is not None:
+                break
+        if self.now != duration:  # pragma: no cover - the loop keeps them equal
+            self.now, self.at = duration, timedelta(microseconds=duration)
+        final = status or "stalled"
+        self.event(final)
+        return final, self.dispatches, self.events, duration
+
+
+def _ms(micros: int) -> int | float:
+    return micros // 1000 if micros % 1000 == 0 else micros / 1000
+
+
+def execute(
+    graph: Graph,
+    script: dict[str, list[Outcome]],
+    *,
+    intended: bool,
+    seed: int,
+    start: Any,
+    cancel_after: int | None,
+    repeats: bool,
+) -> Run:
+    """Run one traversal to its end; see the contract's §4 for the rules."""
+    fsm = FSM(graph, intended, Random(seed), start)
+    return _Executor(graph, script, fsm, intended).run(cancel_after, repeats)
