@@ -33,6 +33,15 @@ def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _integer(literal: str) -> int | float:
+    """An integer literal; one too long for `int` (CPython refuses 4,300+ digits) is out of any
+    range the spec has, so it is read as the float it rounds to (an infinity)."""
+    return int(literal) if len(literal) <= _MAX_INT_DIGITS else float(literal)
+
+
+_MAX_INT_DIGITS = 4000
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -55,7 +64,10 @@ def loads_strict(text: str | bytes) -> Any:
         raise SpecDecodeError("$", "invalid JSON: empty body", stage="json")
     try:
         return json.loads(
-            text, object_pairs_hook=_pairs_without_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_pairs_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_integer,
         )
     except _DuplicateKeyError as exc:
         raise SpecDecodeError(
@@ -104,7 +116,7 @@ def _loads_iterative(text: str) -> Any:
             if match is None:
                 raise _fail(text, pos, "invalid number")
             literal = match.group(0)
-            value = float(literal) if match.group(1) or match.group(2) else int(literal)
+            value = float(literal) if match.group(1) or match.group(2) else _integer(literal)
             pos = match.end()
         else:
             for word, constant in _CONSTANTS.items():
