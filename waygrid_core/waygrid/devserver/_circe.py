@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import cast
 
 __all__ = ["spaces2"]
 
@@ -113,7 +114,7 @@ def spaces2(value: object, *, limit: int = 1 << 20) -> str:
             out.write(",")
             out.newline(frame.depth + 1)
         if frame.keyed:
-            key, item = item  # type: ignore[misc]
+            key, item = cast("tuple[str, object]", item)
             out.write(_string(key) + " : ")
         _open(item, frame.depth + 1, out, stack)
     text = "".join(out.parts)

@@ -18,6 +18,10 @@ __all__ = ["PAGE_SIZE", "render_page"]
 PAGE_SIZE = 50
 """How many traversals the page shows (the newest)."""
 
+# Control characters other than tab and line breaks are shown as JSON-style escapes: HTML has no
+# place for them (U+0000 would be replaced by the browser), and they must not vanish silently.
+_CONTROLS = {code: f"\\u{code:04x}" for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
+
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
 header { background: #1d2430; color: #fff; padding: 14px 24px; }
@@ -75,7 +79,11 @@ def _section(traversal: Traversal) -> str:
 
 
 def render_page(state: DevState) -> str:
-    """The HTML of ``/_dev/`` (scripts and links are relative to it)."""
+    """The HTML of ``/_dev/`` (scripts and links are relative to it).
+
+    Blocks on the store and renders every DAG: call it from a worker thread. The text may hold
+    lone surrogates (accepted in JSON escapes); encode it with ``backslashreplace``.
+    """
     total = state.store.count()
     traversals = state.store.list(newest_first=True, limit=PAGE_SIZE)
     if traversals:
@@ -93,7 +101,7 @@ def render_page(state: DevState) -> str:
         if state.strict
         else "default (JSON-pointer conditions allowed)"
     )
-    return f"""<!doctype html>
+    page = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -118,3 +126,4 @@ mermaid.run({{querySelector: "pre.mermaid"}});
 </body>
 </html>
 """
+    return page.translate(_CONTROLS)
