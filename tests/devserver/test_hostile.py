@@ -424,3 +424,51 @@ def test_a_locked_database_gives_503s_and_stalls_no_one(tmp_path: Path) -> None:
             holder.wait()
         err = server.stop()
     assert "Traceback" not in err, err
+
+
+# --- Finding 9: a null double is NaN, as on the server --------------------------------------
+
+
+def _nan_node(**extra: Any) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "type": "standard",
+        "address": "waygrid://processor/a",
+        "retryPolicy": {"type": "None"},
+        "deliveryStrategy": {"type": "Immediate"},
+    }
+    node.update(extra)
+    return node
+
+
+NAN_GRAPHS = {
+    "float-parameter": _nan_node(parameters={"x": {"type": "FloatVal", "value": None}}),
+    "polynomial-power": _nan_node(
+        retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3, "power": None}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAN_GRAPHS))
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+async def test_a_null_double_is_accepted_and_round_trips_over_http(
+    waygrid_server: Any, strict_server: Any, name: str, strict: bool
+) -> None:
+    """A null FloatVal or Polynomial power is accepted over TCP and shown back as null."""
+    server = strict_server if strict else waygrid_server
+    graph = {"entryPoints": [NAN_GRAPHS[name]], "repeatPolicy": {"type": "NoRepeat"}}
+    async with server.http_client() as http:
+        first = await http.post("/v1/ingest", content=json.dumps({"graph": graph}))
+        assert first.status_code == 200, first.text
+        again = await http.post("/v1/ingest", content=json.dumps({"graph": graph}))
+        assert again.json()["dagHash"] == first.json()["dagHash"]
+        detail = await http.get(f"/_dev/traversals/{first.json()['traversalId']}")
+        assert detail.status_code == 200
+        shown = detail.json()
+        assert "problem" not in shown, shown.get("problem")
+        assert shown["spec"] == graph
+        assert shown["dag_hash"] == first.json()["dagHash"]
+        resubmitted = await http.post("/v1/ingest", content=json.dumps({"graph": shown["spec"]}))
+        assert resubmitted.json()["dagHash"] == first.json()["dagHash"]
+        page = await http.get("/_dev/")
+        assert page.status_code == 200
+        assert first.json()["traversalId"] in page.text
