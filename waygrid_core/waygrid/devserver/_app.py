@@ -98,7 +98,10 @@ def _success(traversal: Traversal, *, replayed: bool = False) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("Not found", 404)
+    if request.url.path.startswith("/_dev/"):  # the dev routes answer JSON, always
+        reason = f"no dev route {request.method} {request.url.path[:100]!r}; see /_dev/"
+        return _error(404, "not found", path="$", reason=reason)
+    return PlainTextResponse("Not found", 404)  # like the real server
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -463,7 +466,7 @@ def create_app(
             Route("/_dev/", routes.page, methods=["GET"]),
             Route("/_dev/health", routes.health, methods=["GET"]),
             Route("/_dev/traversals", routes.traversals, methods=["GET"]),
-            Route("/_dev/traversals/{traversal_id}", routes.traversal, methods=["GET"]),
+            Route("/_dev/traversals/{traversal_id:path}", routes.traversal, methods=["GET"]),
             Route("/_dev/reset", routes.reset, methods=["POST"]),
             Route("/_dev/faults", routes.faults, methods=["POST"]),
             Route("/_dev/static/mermaid.min.js", routes.mermaid, methods=["GET"]),
