@@ -175,7 +175,8 @@ class _Routes:
             found = state.store.find_key(key)
             if found is not None:
                 return _replay(key, digest, *found)
-        verdict, _ = ingest(body, json_conditions=not state.strict)
+        # Only the verdict: the parsed document is dropped before the answer is encoded.
+        verdict = ingest(body, json_conditions=not state.strict)[0]
         if not isinstance(verdict, Accepted):
             return Response(verdict.body(), 500, media_type=_JSON)
         dag_hash = verdict.dag_hash

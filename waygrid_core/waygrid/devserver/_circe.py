@@ -57,10 +57,11 @@ def _scalar(value: object) -> str:
 class _Output:
     """The text printed so far; refuses everything past ``limit`` characters."""
 
-    __slots__ = ("cut", "parts", "room")
+    __slots__ = ("chunks", "cut", "pending", "room")
 
     def __init__(self, limit: int) -> None:
-        self.parts: list[str] = []
+        self.chunks: list[str] = []
+        self.pending: list[str] = []  # joined into one chunk every few hundred writes
         self.room = limit
         self.cut = False
 
@@ -68,12 +69,22 @@ class _Output:
         if len(text) > self.room:
             text = text[: self.room]
             self.cut = True
-        self.parts.append(text)
+        self.pending.append(text)
         self.room -= len(text)
+        if len(self.pending) >= 512:  # small strings cost ~50 bytes each: keep few alive
+            self.chunks.append("".join(self.pending))
+            self.pending.clear()
 
     def newline(self, depth: int) -> None:
         # Never builds an indent longer than the room left, however deep the value is.
         self.write("\n" + _INDENT * min(depth, self.room // len(_INDENT) + 1))
+
+    def text(self, suffix: str) -> str:
+        """Everything written, then ``suffix`` (joined once: no copy of the whole to append it)."""
+        self.pending.append(suffix)
+        self.chunks.append("".join(self.pending))
+        self.pending.clear()
+        return "".join(self.chunks)
 
 
 class _Frame:
@@ -88,15 +99,17 @@ class _Frame:
         self.first = True
 
 
-def spaces2(value: object, *, limit: int = 1 << 20) -> str:
+def spaces2(value: object, *, limit: int = 1 << 20, prefix: str = "") -> str:
     """``value`` printed like circe's ``Printer.spaces2``: two-space indent, ``"key" : value``.
 
     Empty arrays and objects keep circe's line breaks. The output is cut after ``limit``
     characters (then marked as truncated). Streaming: memory is one small frame per open array
     or object, whatever their length, and time is linear in the output, so a hostile body costs
-    no more than its size even when deep nesting would make the full text huge.
+    no more than its size even when deep nesting would make the full text huge. ``prefix`` is
+    put in front (not counted in ``limit``) without copying the whole text once more.
     """
     out = _Output(limit)
+    out.pending.append(prefix)
     stack: list[_Frame] = []
     _open(value, 0, out, stack)
     end = object()
@@ -117,8 +130,7 @@ def spaces2(value: object, *, limit: int = 1 << 20) -> str:
             key, item = cast("tuple[str, object]", item)
             out.write(_string(key) + " : ")
         _open(item, frame.depth + 1, out, stack)
-    text = "".join(out.parts)
-    return text + _TRUNCATED if out.cut or stack else text
+    return out.text(_TRUNCATED if out.cut or stack else "")
 
 
 def _open(value: object, depth: int, out: _Output, stack: list[_Frame]) -> None:
