@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ["core", "http", "fastapi", "django"]
+SECTIONS = ["core", "http", "hostile", "fastapi", "django"]
 
 
 def main(argv: list[str]) -> None:
