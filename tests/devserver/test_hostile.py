@@ -494,3 +494,27 @@ async def test_a_null_double_is_accepted_and_round_trips_over_http(
         page = await http.get("/_dev/")
         assert page.status_code == 200
         assert first.json()["traversalId"] in page.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"1e999", b"[-1e999,1e999]", b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000],
+    ids=["infinity", "infinities", "deep-array", "deep-object"],
+)
+async def test_payloads_beyond_the_json_encoder_are_shown(
+    dev: tuple[DevApp, httpx.AsyncClient], payload: bytes
+) -> None:
+    """Infinite literals and deeply nested payloads: the detail and the page still show them."""
+    _, http = dev
+    graph = Spec.single(Node.standard("waygrid://origin/http")).to_json().encode()
+    body = b'{"graph":' + graph + b',"payload":' + payload + b"}"
+    accepted = await http.post("/v1/ingest", content=body)
+    assert accepted.status_code == 200, accepted.text
+    detail = await http.get(f"/_dev/traversals/{accepted.json()['traversalId']}")
+    assert detail.status_code == 200
+    assert detail.headers["content-type"] == "application/json"
+    assert b'"problem"' not in detail.content
+    assert b'"payload":' + payload + b',"has_payload":true' in detail.content  # as sent
+    page = await http.get("/_dev/")
+    assert page.status_code == 200
+    assert "cannot be shown" not in page.text

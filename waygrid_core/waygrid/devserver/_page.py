@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..dag import compile_spec, to_mermaid
 from ..errors import WaygridError
+from ._circe import spaces2
 
 if TYPE_CHECKING:
     from ._state import DevState
@@ -44,9 +45,13 @@ def _payload_text(traversal: Traversal) -> str | None:
         document = traversal.document()
         if "payload" not in document:
             return None
-        return json.dumps(document["payload"], indent=2, ensure_ascii=False)
+        payload = document["payload"]
     except (ValueError, RecursionError, WaygridError):
         return "(the payload cannot be shown)"
+    try:
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):  # nested beyond the C encoder: print it iteratively
+        return spaces2(payload)
 
 
 def _section(traversal: Traversal) -> str:
