@@ -289,10 +289,14 @@ class _Routes:
             return None
         try:
             return dumps(traversal_detail(traversal))
-        except (ValueError, RecursionError, WaygridError) as exc:  # e.g. nested beyond JSON
-            summary = traversal_summary(traversal)
-            summary["problem"] = f"the traversal cannot be shown as JSON: {exc}"
-            return dumps(summary)
+        except (ValueError, RecursionError, WaygridError) as exc:
+            problem = str(exc)
+        except Exception as exc:  # a bug: still show what is known about the traversal
+            logger.exception("waygrid dev server could not show traversal %s", traversal_id)
+            problem = f"{type(exc).__name__} (a dev server bug, see its log)"
+        summary = traversal_summary(traversal)
+        summary["problem"] = f"the traversal cannot be shown as JSON: {problem}"
+        return dumps(summary)
 
     async def reset(self, request: Request) -> Response:
         if not self.state.authorized(request.headers.get("authorization")):

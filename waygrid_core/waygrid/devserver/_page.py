@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from ._store import Traversal
 
 __all__ = ["PAGE_SIZE", "render_page"]
+
+logger = logging.getLogger("waygrid.devserver")
 
 PAGE_SIZE = 50
 """How many traversals the page shows (the newest)."""
@@ -73,6 +76,10 @@ def _section(traversal: Traversal) -> str:
         parts.append(f'<pre class="mermaid">{escape(diagram)}</pre>')
     except (WaygridError, ValueError, RecursionError) as exc:
         parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(str(exc))}</p>')
+    except Exception as exc:  # a bug: one traversal must not take the page down for everyone
+        logger.exception("waygrid dev server could not draw traversal %s", traversal.traversal_id)
+        problem = f"{type(exc).__name__} (a dev server bug, see its log)"
+        parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(problem)}</p>')
     payload = _payload_text(traversal)
     if payload is not None:
         parts.append(
