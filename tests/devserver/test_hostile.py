@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from waygrid import JoinStrategy, Node, Spec
-from waygrid.devserver import INVALID_BODY
+from waygrid.devserver import INVALID_BODY, TraversalStore
+from waygrid.devserver._store import StoreBusyError
 from waygrid.testing import DevApp
 
 pytestmark = pytest.mark.anyio
@@ -518,3 +519,21 @@ async def test_payloads_beyond_the_json_encoder_are_shown(
     page = await http.get("/_dev/")
     assert page.status_code == 200
     assert "cannot be shown" not in page.text
+
+
+def test_a_store_opens_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
+    """Opening an existing --db file writes nothing, so a held write lock does not stop a start."""
+    db = tmp_path / "dev.sqlite3"
+    TraversalStore(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        store = TraversalStore(db, busy_timeout=0.2)
+        assert store.count() == 0
+        assert store.list() == []
+        with pytest.raises(StoreBusyError, match="locked"):
+            store.clear()
+        store.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

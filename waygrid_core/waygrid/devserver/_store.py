@@ -114,8 +114,10 @@ class TraversalStore:
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            if version != _SCHEMA_VERSION:  # a new file: write only then, so a file another
+                self._db.execute(_SCHEMA)  # process holds a write lock on still opens
+                self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             (count,) = self._db.execute("SELECT COUNT(*) FROM traversals").fetchone()
         except BaseException:
             self._closer()
