@@ -74,7 +74,20 @@ def loads_strict(text: str | bytes) -> Any:
             "$", f"invalid JSON: duplicate key {exc.key!r}", stage="json"
         ) from None
     except RecursionError:
+        pass  # handled below, outside this handler
+    except ValueError as exc:
+        raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
+    return loads_deep(text)
+
+
+def loads_deep(text: str) -> Any:
+    """`loads_strict` for documents nested too deeply for `json.loads` (any depth)."""
+    try:
         return _loads_iterative(text)
+    except SpecDecodeError:
+        raise
+    except json.JSONDecodeError as exc:  # from the string scanner
+        raise _fail(text, exc.pos, exc.msg) from None
     except ValueError as exc:
         raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
 
@@ -85,9 +98,50 @@ def _fail(text: str, pos: int, what: str) -> SpecDecodeError:
     return SpecDecodeError("$", f"invalid JSON: {what}: line {line} column {column} (char {pos})")
 
 
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_SHALLOW = 200
+"""Containers at most this many levels high are handed to the C scanner whole."""
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs_without_duplicates,
+    parse_constant=_reject_constant,
+    parse_int=_integer,
+)
+_scan_once: Any = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _heights(text: str) -> dict[int, int]:
+    """For each ``[`` or ``{`` (by position), how many levels of containers its value holds.
+
+    One pass over the brackets outside strings. In a malformed document the figures may be
+    wrong; they only choose between two parsers that both check everything.
+    """
+    heights: dict[int, int] = {}
+    stack: list[list[int]] = []  # [position, highest child so far]
+    for match in _STRUCTURE.finditer(text):
+        start = match.start()
+        char = text[start]
+        if char == '"':
+            continue
+        if char == "[" or char == "{":
+            stack.append([start, 0])
+        elif stack:
+            position, inner = stack.pop()
+            height = heights[position] = inner + 1
+            if stack and stack[-1][1] < height:
+                stack[-1][1] = height
+    return heights
+
+
 def _loads_iterative(text: str) -> Any:
-    """A small JSON parser with an explicit stack, for documents too deep for `json.loads`."""
-    # Each open container is [container, pending_key]; values attach to the top one.
+    """A small JSON parser with an explicit stack, for documents too deep for `json.loads`.
+
+    Only the deep part is walked here: any container shallow enough for the C scanner (found
+    by `_heights`) is parsed by it in one call, so a deep document costs little more than a
+    shallow one of the same size.
+    """
+    heights = _heights(text)
+    fast = True
+    # Each open container is [container, pending_key, keys]; values attach to the top one.
     stack: list[list[Any]] = []
     pos = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
     result: Any = None
@@ -98,7 +152,26 @@ def _loads_iterative(text: str) -> Any:
         char = text[pos]
         value: Any
         is_value = True
-        if char == "{" or char == "[":
+        scanned = False
+        if fast and (char == "{" or char == "[") and heights.get(pos, _SHALLOW + 1) <= _SHALLOW:
+            try:
+                value, pos = _scan_once(text, pos)
+                scanned = True
+            except RecursionError:  # a deep caller left less room than expected
+                fast = False
+            except StopIteration as stop:
+                raise _fail(text, stop.value, "expecting value") from None
+            except _DuplicateKeyError as exc:
+                raise SpecDecodeError(
+                    "$", f"invalid JSON: duplicate key {exc.key!r}", stage="json"
+                ) from None
+            except json.JSONDecodeError as exc:
+                raise _fail(text, exc.pos, exc.msg) from None
+            except ValueError as exc:  # NaN or Infinity
+                raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
+        if scanned:
+            pass
+        elif char == "{" or char == "[":
             stack.append([{} if char == "{" else [], None, set()])
             pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
             closer = "}" if char == "{" else "]"
