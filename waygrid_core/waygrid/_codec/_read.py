@@ -112,7 +112,9 @@ def _memo_members(kind: object, value: dict[Any, Any]) -> tuple[object, ...] | N
                 if type(inner_item) in (dict, list):
                     return None
                 inner.extend(_scalar_key(inner_name, inner_item))
-            key.extend(_scalar_key(name, None)[:1])
+            if type(name) is not str:
+                raise _NotMemoizableError
+            key.append(name)
             key.append(tuple(inner))
         elif type(item) is list:
             return None
