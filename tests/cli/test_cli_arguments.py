@@ -195,3 +195,24 @@ def test_dev_host_that_cannot_be_used(capsys: pytest.CaptureFixture[str], host: 
     """A host that cannot even be looked up is one line about --host (no DNS query is made)."""
     line = _usage_error(capsys, ["dev", "--host", host, "--port", "0"])
     assert "argument --host: cannot listen on" in line, line
+
+
+def test_validate_a_duration_with_thousands_of_digits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 9: `waygrid validate` on a 5,000-digit duration names the path, no traceback."""
+    document = json.loads(SPEC)
+    document["entryPoints"][0]["deliveryStrategy"] = {
+        "type": "ScheduleAfter",
+        "delay": "9" * 5000 + "s",
+    }
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document))
+    for extra in ([], ["--as-server"]):
+        status = main(["validate", str(path), *extra])
+        out, err = capsys.readouterr()
+        assert status == 1
+        assert "Traceback" not in out + err
+        assert "$.entryPoints[0].deliveryStrategy.delay" in out
+        assert "out of the server's range" in out
+        assert len(out) < 1000
