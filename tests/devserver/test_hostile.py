@@ -307,8 +307,8 @@ async def test_limits_in_range_are_honoured(dev: tuple[DevApp, httpx.AsyncClient
 @pytest.mark.parametrize(
     ("plan", "path"),
     [
-        (b"[" * 30_000 + b"]" * 30_000, "$"),
-        (b'{"fail":' + b"[" * 30_000 + b"]" * 30_000 + b"}", "$.fail"),
+        (b"[" * 2_000 + b"]" * 2_000, "$"),
+        (b'{"fail":' + b"[" * 2_000 + b"]" * 2_000 + b"}", "$.fail"),
         (b'{"fail": 1, "fail": 2}', "$"),
         (b"{", "$"),
         (b"\xff", "$"),
@@ -339,7 +339,7 @@ async def test_a_bad_fault_plan_gets_a_json_400(
 
 
 async def test_a_huge_fault_plan_gets_a_json_413(dev: tuple[DevApp, httpx.AsyncClient]) -> None:
-    """A fault plan over 64 KiB is refused as it streams in."""
+    """A fault plan over 4 KiB is refused as it streams in."""
     _, http = dev
     plan = b'{"fail": 1, "x": "' + b"a" * (2 * MIB) + b'"}'
     assert_json_error(await http.post("/_dev/faults", content=plan), 413)
