@@ -278,6 +278,33 @@ def test_any_traversal_id_gets_a_json_answer(http: httpx.Client, raw: bytes) -> 
     check_dev(http.get("/_dev/traversals/" + segment), 404)
 
 
+DEV_PATHS = ["", "health", "traversals", "reset", "faults", "static/mermaid.min.js", "nope"]
+
+
+@FUZZ
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+    path=st.sampled_from(DEV_PATHS),
+    tail=st.binary(max_size=20),
+    body=st.binary(max_size=40),
+)
+def test_any_request_under_dev_gets_an_answer_of_its_kind(
+    http: httpx.Client, method: str, path: str, tail: bytes, body: bytes
+) -> None:
+    """Any method, path and body under ``/_dev/``: JSON (or the page, or the script), never a 500."""
+    url = "/_dev/" + path + quote_from_bytes(tail, safe="")
+    try:
+        answer = http.request(method, url, content=body)
+    finally:
+        http.post("/_dev/reset")
+    assert answer.status_code < 500, (answer.status_code, answer.text[:300])
+    kind = answer.headers["content-type"]
+    if answer.is_success and url in ("/_dev/", "/_dev/static/mermaid.min.js"):
+        assert kind.startswith(("text/html", "text/javascript")), kind
+    else:
+        check_dev(answer, answer.status_code)
+
+
 def test_the_server_is_still_healthy_after_fuzzing(http: httpx.Client) -> None:
     """After all that, health answers and a valid spec is still accepted."""
     health = http.get("/_dev/health").json()
