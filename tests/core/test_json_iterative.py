@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -90,3 +91,27 @@ def test_a_deep_document_with_wide_shallow_parts_costs_like_a_shallow_one() -> N
 
     # A ratio, not a timing: the explicit stack alone was 20x slower than the C scanner here.
     assert best(deep) < best(shallow) * 5
+
+
+@pytest.mark.parametrize(
+    ("shape", "bound"),
+    [
+        ("[" * 200_000 + "]" * 200_000, 60),  # 200,000 lists: ~44 bytes of result per byte
+        ('{"a":' * 60_000 + "1" + "}" * 60_000, 45),  # 60,000 one-key dicts
+        ("[" * 1000 + ",".join(["0"] * 200_000) + "]" * 1000, 10),  # issue 9's shape
+    ],
+    ids=["lists", "objects", "zeros"],
+)
+def test_deep_documents_cost_little_more_memory_than_their_result(shape: str, bound: int) -> None:
+    """The explicit stack holds two references per open container, nothing per value.
+
+    The bound is set by the parsed document itself (a list object per `[`); the old stack
+    (a list and a set per open container) peaked at 181 bytes per input byte on `[[[...]]]`.
+    """
+    tracemalloc.start()
+    try:
+        loads_strict(shape)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < bound * len(shape), f"{peak / len(shape):.1f} bytes per input byte"
