@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ["core", "simulate", "http", "fastapi", "django"]
+SECTIONS = ["core", "simulate", "http", "hostile", "fastapi", "django"]
 
 
 def main(argv: list[str]) -> None:

@@ -83,11 +83,12 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: lis
     "argv", [[], ["frobnicate"], ["validate"], ["render", "a", "--format", "svg"]]
 )
 def test_usage_mistakes_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    """A missing command, an unknown one or a bad option: usage on stderr, exit status 2."""
+    """A missing command, an unknown one or a bad option: one line on stderr, exit status 2."""
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2
-    assert "usage: waygrid" in capsys.readouterr().err
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("waygrid") and ": error: " in line and "--help" in line
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -332,8 +333,11 @@ def test_dev_on_a_busy_port_fails_cleanly(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_dev_checks_the_body_limit(capsys: pytest.CaptureFixture[str]) -> None:
-    """A body limit below 1 is refused."""
-    assert run(capsys, "dev", "--max-body-bytes", "0")[0] == 1
+    """A body limit below 1 is a usage error naming the option."""
+    with pytest.raises(SystemExit) as exited:
+        main(["dev", "--max-body-bytes", "0"])
+    assert exited.value.code == 2
+    assert "argument --max-body-bytes: must be an integer >= 1" in capsys.readouterr().err
 
 
 # --- As a real program -------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_mermaid_picture() -> None:
         assert f"n{node.id}" in text
     assert "-. failure .->" in text and "-. timeout .->" in text
     assert '-- "always" -->' in text
-    assert "Say #quot;hi#quot;" in text
+    assert "Say #34;hi#34;" in text
 
 
 def test_mermaid_condition_labels_are_short_and_readable() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -111,3 +112,22 @@ def test_the_page_draws_every_dag_in_a_headless_browser(tmp_path: Path) -> None:
     assert "waygrid://destination/deadletter" in drawn
     assert 'Sentiment &lt;&amp;&gt; quotes "x"' in drawn
     assert "/sentiment" in drawn  # the condition on the edge
+
+
+def test_the_page_draws_traversals_with_hostile_text(tmp_path: Path) -> None:
+    """Lone surrogates and control characters in labels and payloads: the page still draws."""
+    browser = find_browser()
+    labels = ["lone \ud800 surrogate", "nul \x00 and bell \x07", "\udfff"]
+    with DevServer() as server:
+        for label in labels:
+            graph = Spec.single(Node.standard("waygrid://processor/a")).to_dict()
+            graph["entryPoints"][0]["label"] = label
+            body = json.dumps({"graph": graph, "payload": {"text": label}})  # escaped ASCII
+            response = httpx.post(f"{server.base_url}/v1/ingest", content=body)
+            assert response.status_code == 200, response.text
+        dom = dump_dom(browser, f"{server.base_url}/_dev/", tmp_path / "profile")
+    svgs = re.findall(r"<svg[^>]*aria-roledescription=\"flowchart[^\"]*\".*?</svg>", dom, re.S)
+    assert len(svgs) == len(labels), dom[:3000]
+    assert "Syntax error" not in dom
+    assert "surrogate" in "\n".join(svgs)
+    assert "\\ud800" in dom  # the payload, shown with the escape

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from typing import Any
 
+from ._gc import gc_paused
 from .errors import SpecDecodeError
 
 __all__ = ["loads_strict"]
@@ -33,6 +35,15 @@ def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _integer(literal: str) -> int | float:
+    """An integer literal; one too long for `int` (CPython refuses 4,300+ digits) is out of any
+    range the spec has, so it is read as the float it rounds to (an infinity)."""
+    return int(literal) if len(literal) <= _MAX_INT_DIGITS else float(literal)
+
+
+_MAX_INT_DIGITS = 4000
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -55,14 +66,31 @@ def loads_strict(text: str | bytes) -> Any:
         raise SpecDecodeError("$", "invalid JSON: empty body", stage="json")
     try:
         return json.loads(
-            text, object_pairs_hook=_pairs_without_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_pairs_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_integer,
         )
     except _DuplicateKeyError as exc:
         raise SpecDecodeError(
             "$", f"invalid JSON: duplicate key {exc.key!r}", stage="json"
         ) from None
     except RecursionError:
-        return _loads_iterative(text)
+        pass  # handled below, outside this handler
+    except ValueError as exc:
+        raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
+    return loads_deep(text)
+
+
+def loads_deep(text: str) -> Any:
+    """`loads_strict` for documents nested too deeply for `json.loads` (any depth)."""
+    try:
+        with gc_paused():  # one container per level, none in a cycle: see `gc_paused`
+            return _loads_iterative(text)
+    except SpecDecodeError:
+        raise
+    except json.JSONDecodeError as exc:  # from the string scanner
+        raise _fail(text, exc.pos, exc.msg) from None
     except ValueError as exc:
         raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
 
@@ -73,10 +101,63 @@ def _fail(text: str, pos: int, what: str) -> SpecDecodeError:
     return SpecDecodeError("$", f"invalid JSON: {what}: line {line} column {column} (char {pos})")
 
 
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_SHALLOW = 200
+"""Containers at most this many levels high are handed to the C scanner whole."""
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs_without_duplicates,
+    parse_constant=_reject_constant,
+    parse_int=_integer,
+)
+_scan_once: Any = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _shallow_starts(text: str) -> set[int]:
+    """Where the explicit stack should hand a container to the C scanner: the positions of the
+    containers at most `_SHALLOW` levels high whose enclosing container is higher than that.
+
+    One pass over the brackets outside strings, with compact per-level arrays: a document of
+    half a million open brackets costs 16 bytes per level here. In a malformed document the
+    result may be off; it only chooses between two parsers that both check everything.
+    """
+    starts: set[int] = set()
+    positions = array("q")  # of the open containers
+    heights = array("q")  # the highest child closed so far, per open container
+    shallow_children: dict[int, array[int]] = {}  # by level, for open containers
+    for match in _STRUCTURE.finditer(text):
+        start = match.start()
+        char = text[start]
+        if char == '"':
+            continue
+        if char == "[" or char == "{":
+            positions.append(start)
+            heights.append(0)
+        elif positions:
+            level = len(positions) - 1
+            position = positions.pop()
+            height = heights.pop() + 1
+            children = shallow_children.pop(level, None)
+            if height > _SHALLOW:
+                if children is not None:
+                    starts.update(children)
+            elif level:
+                shallow_children.setdefault(level - 1, array("q")).append(position)
+            if level and heights[level - 1] < height:
+                heights[level - 1] = height
+    return starts
+
+
 def _loads_iterative(text: str) -> Any:
-    """A small JSON parser with an explicit stack, for documents too deep for `json.loads`."""
-    # Each open container is [container, pending_key]; values attach to the top one.
-    stack: list[list[Any]] = []
+    """A small JSON parser with an explicit stack, for documents too deep for `json.loads`.
+
+    Only the deep part is walked here: a container shallow enough for the C scanner (found by
+    `_shallow_starts`) is parsed by it in one call, so a deep document costs little more than a
+    shallow one of the same size. Per open container the stack holds two references.
+    """
+    starts = _shallow_starts(text)
+    fast = True
+    containers: list[Any] = []  # the open containers, innermost last
+    keys: list[Any] = []  # for each, the key its next value goes under (objects only)
     pos = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
     result: Any = None
     done = False
@@ -86,16 +167,37 @@ def _loads_iterative(text: str) -> Any:
         char = text[pos]
         value: Any
         is_value = True
-        if char == "{" or char == "[":
-            stack.append([{} if char == "{" else [], None, set()])
+        scanned = False
+        if fast and pos in starts:
+            try:
+                value, pos = _scan_once(text, pos)
+                scanned = True
+            except RecursionError:  # a deep caller left less room than expected
+                fast = False
+            except StopIteration as stop:
+                raise _fail(text, stop.value, "expecting value") from None
+            except _DuplicateKeyError as exc:
+                raise SpecDecodeError(
+                    "$", f"invalid JSON: duplicate key {exc.key!r}", stage="json"
+                ) from None
+            except json.JSONDecodeError as exc:
+                raise _fail(text, exc.pos, exc.msg) from None
+            except ValueError as exc:  # NaN or Infinity
+                raise SpecDecodeError("$", f"invalid JSON: {exc}", stage="json") from None
+        if scanned:
+            pass
+        elif char == "{" or char == "[":
+            containers.append({} if char == "{" else [])
+            keys.append(None)
             pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
             closer = "}" if char == "{" else "]"
             if pos < len(text) and text[pos] == closer:
                 pos += 1
-                value = stack.pop()[0]
+                keys.pop()
+                value = containers.pop()
             else:
                 if char == "{":
-                    pos = _read_key(text, pos, stack[-1])
+                    pos = _read_key(text, pos, containers, keys)
                 continue
         elif char == '"':
             value, pos = _scanstring(text, pos + 1, True)
@@ -104,7 +206,7 @@ def _loads_iterative(text: str) -> Any:
             if match is None:
                 raise _fail(text, pos, "invalid number")
             literal = match.group(0)
-            value = float(literal) if match.group(1) or match.group(2) else int(literal)
+            value = float(literal) if match.group(1) or match.group(2) else _integer(literal)
             pos = match.end()
         else:
             for word, constant in _CONSTANTS.items():
@@ -118,25 +220,26 @@ def _loads_iterative(text: str) -> Any:
             raise _fail(text, pos, "expecting value")
         # Attach the value and close every container that ends here.
         while True:
-            if not stack:
+            if not containers:
                 result, done = value, True
                 break
-            frame = stack[-1]
-            container = frame[0]
-            if isinstance(container, dict):
-                container[frame[1]] = value
+            container = containers[-1]
+            is_object = isinstance(container, dict)
+            if is_object:
+                container[keys[-1]] = value
             else:
                 container.append(value)
             pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-            closer = "}" if isinstance(container, dict) else "]"
+            closer = "}" if is_object else "]"
             if pos < len(text) and text[pos] == ",":
                 pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-                if isinstance(container, dict):
-                    pos = _read_key(text, pos, frame)
+                if is_object:
+                    pos = _read_key(text, pos, containers, keys)
                 break
             if pos < len(text) and text[pos] == closer:
                 pos += 1
-                value = stack.pop()[0]
+                keys.pop()
+                value = containers.pop()
                 continue
             raise _fail(text, pos, f"expecting ',' or '{closer}'")
         if done:
@@ -147,14 +250,13 @@ def _loads_iterative(text: str) -> Any:
     return result
 
 
-def _read_key(text: str, pos: int, frame: list[Any]) -> int:
+def _read_key(text: str, pos: int, containers: list[Any], keys: list[Any]) -> int:
     if pos >= len(text) or text[pos] != '"':
         raise _fail(text, pos, "expecting property name enclosed in double quotes")
     key, pos = _scanstring(text, pos + 1, True)
-    if key in frame[2]:
+    if key in containers[-1]:  # the keys read so far are in the object already
         raise SpecDecodeError("$", f"invalid JSON: duplicate key {key!r}", stage="json")
-    frame[2].add(key)
-    frame[1] = key
+    keys[-1] = key
     pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
     if pos >= len(text) or text[pos] != ":":
         raise _fail(text, pos, "expecting ':' delimiter")

@@ -19,6 +19,7 @@ __all__ = [
     "format_instant",
     "parse_duration",
     "parse_instant",
+    "shown",
 ]
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -30,30 +31,50 @@ _MAX_MICROS = INT64_MAX // 1000  # the server holds durations as at most 2^63-1 
 _UNITS_OUT = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000))
 
 
+_SHOWN = 200
+
+
+def shown(value: object) -> str:
+    """A value quoted in an error message, cut short: hostile values can be megabytes long.
+
+    Strings and small numbers appear as their repr; other values (containers, which may be
+    nested too deeply to repr, and huge ints, which `repr` refuses) by their type only.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 640:
+        return f"an int of about {value.bit_length() * 3 // 10:,} digits"
+    if not isinstance(value, (str, int, float)) and value is not None:
+        return type(value).__name__
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text):,} characters)"
+
+
 def check_int(value: object, what: str, *, bits: int = 32) -> int:
     """Return ``value`` if it is an int (not a bool) that fits the server's ``bits``-bit field."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{what} must be an int, got {type(value).__name__} {value!r}")
+        raise SpecError(f"{what} must be an int, got {type(value).__name__} {shown(value)}")
     low, high = (INT32_MIN, INT32_MAX) if bits == 32 else (INT64_MIN, INT64_MAX)
     if not low <= value <= high:
-        raise SpecError(f"{what} must fit in a signed {bits}-bit integer, got {value}")
+        raise SpecError(f"{what} must fit in a signed {bits}-bit integer, got {shown(value)}")
     return value
 
 
 def check_float(value: object, what: str) -> float:
     """Return ``value`` as a float if it is a finite int or float (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    result = float(value)
+        raise SpecError(f"{what} must be a number, got {type(value).__name__} {shown(value)}")
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
     if not math.isfinite(result):
-        raise SpecError(f"{what} must be finite, got {value!r}")
+        raise SpecError(f"{what} must be finite, got {shown(value)}")
     return result
 
 
 def check_text(value: object, what: str) -> str:
     """Return ``value`` if it is a str."""
     if not isinstance(value, str):
-        raise SpecError(f"{what} must be a str, got {type(value).__name__} {value!r}")
+        raise SpecError(f"{what} must be a str, got {type(value).__name__} {shown(value)}")
     return value
 
 
@@ -71,7 +92,7 @@ def check_address(value: object) -> str:
     bad = _BAD_IN_ADDRESS.search(address)
     if bad is not None:
         raise SpecError(
-            f"address {address!r} contains {bad.group(0)!r}, which is not allowed in a URI; "
+            f"address {shown(address)} contains {bad.group(0)!r}, which is not allowed in a URI; "
             "use the form 'waygrid://<component>/<service>'"
         )
     if len(_GOOD_ADDRESSES) >= 4096:
@@ -84,7 +105,7 @@ def check_duration(value: object, what: str) -> timedelta:
     """Return ``value`` if it is a `timedelta` the server can hold (0 to 2^63-1 ns, whole µs)."""
     if not isinstance(value, timedelta):
         raise SpecError(
-            f"{what} must be a datetime.timedelta, got {type(value).__name__} {value!r}"
+            f"{what} must be a datetime.timedelta, got {type(value).__name__} {shown(value)}"
         )
     if value < timedelta(0):
         raise SpecError(f"{what} must not be negative, got {value}")
@@ -153,8 +174,11 @@ _JAVA_SPACE = re.compile(
     "[\t\n\u000b\f\r\u001c-\u001f \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]"
 )
 _LONG = re.compile(r"[+-]?[0-9]+")
-_DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?")
-_UNIT_TAIL = re.compile(r"[^\W\d_]+$")
+# Written so that no two parts can match the same digits: a failed match then costs time in
+# proportion to the text, not its square (the obvious `[0-9]+\.?[0-9]*` backtracks).
+_DOUBLE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?")
+_LETTERS = re.compile(r"[^\W\d_]*")
+_LONG_DIGITS = 19  # 2^63-1 has 19 digits: longer numbers (leading zeros aside) overflow a Long
 
 
 class InfiniteDurationError(SpecError):
@@ -170,31 +194,37 @@ def parse_duration(text: str) -> timedelta:
     """
     compact = _JAVA_SPACE.sub("", text)
     if compact in _INFINITE:
-        raise InfiniteDurationError(f"infinite duration {text!r} is not allowed")
-    unit_match = _UNIT_TAIL.search(compact)
-    unit = unit_match.group(0) if unit_match else ""
+        raise InfiniteDurationError(f"infinite duration {shown(text)} is not allowed")
+    # The unit is the trailing run of letters; matched on the reversed text because a search
+    # for "letters at the end" retries from every position and costs the square of the length.
+    unit = _LETTERS.match(compact[::-1]).group(0)[::-1]  # type: ignore[union-attr]
     unit_nanos = _NANOS_PER_UNIT.get(unit)
     if unit_nanos is None:
         raise SpecError(
-            f"expected a duration such as '5s', '500ms' or '2 minutes', got {text!r} "
+            f"expected a duration such as '5s', '500ms' or '2 minutes', got {shown(text)} "
             "(units: d, h, m, s, ms, micros, ns and their long names; no ISO-8601)"
         )
     number = compact[: len(compact) - len(unit)]
     if _LONG.fullmatch(number):
-        nanos = int(number) * unit_nanos
+        digits = number.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > _LONG_DIGITS:
+            raise SpecError(f"duration {shown(text)} is out of the server's range (±2^63-1 ns)")
+        nanos = (-1 if number[0] == "-" else 1) * int(digits) * unit_nanos
     elif _DOUBLE.fullmatch(number):
         exact = float(number.rstrip("fFdD")) * unit_nanos
         if not math.isfinite(exact) or abs(exact) > 2**63:
-            raise SpecError(f"duration {text!r} is out of the server's range")
+            raise SpecError(f"duration {shown(text)} is out of the server's range")
         nanos = math.floor(exact + 0.5)  # Java's Math.round
     else:
-        raise SpecError(f"expected a number before the unit in duration {text!r}")
+        raise SpecError(f"expected a number before the unit in duration {shown(text)}")
     if not INT64_MIN < nanos <= INT64_MAX:
-        raise SpecError(f"duration {text!r} is out of the server's range (±2^63-1 ns)")
+        raise SpecError(f"duration {shown(text)} is out of the server's range (±2^63-1 ns)")
     if nanos < 0:
-        raise SpecError(f"duration {text!r} is negative; the SDK only holds durations >= 0")
+        raise SpecError(f"duration {shown(text)} is negative; the SDK only holds durations >= 0")
     if nanos % 1000:
-        raise SpecError(f"duration {text!r} is finer than a microsecond, which Python cannot hold")
+        raise SpecError(
+            f"duration {shown(text)} is finer than a microsecond, which Python cannot hold"
+        )
     return timedelta(microseconds=nanos // 1000)
 
 
@@ -209,12 +239,14 @@ def parse_instant(text: str) -> datetime:
     match = _INSTANT.fullmatch(text)
     if match is None:
         raise SpecError(
-            f"expected an ISO-8601 instant such as '2030-01-15T10:00:00Z', got {text!r}"
+            f"expected an ISO-8601 instant such as '2030-01-15T10:00:00Z', got {shown(text)}"
         )
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     fraction = (fraction or "").ljust(9, "0")
     if fraction[6:] != "000":
-        raise SpecError(f"instant {text!r} is finer than a microsecond, which Python cannot hold")
+        raise SpecError(
+            f"instant {shown(text)} is finer than a microsecond, which Python cannot hold"
+        )
     offset = timedelta(0)
     if not zulu:
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
@@ -233,4 +265,4 @@ def parse_instant(text: str) -> datetime:
         )
         return local.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
-        raise SpecError(f"instant {text!r} is not a valid date and time ({exc})") from None
+        raise SpecError(f"instant {shown(text)} is not a valid date and time ({exc})") from None

@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import socket
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from ._values import shown
 from ._version import __version__
 from .errors import (
     SpecDecodeError,
@@ -46,7 +50,10 @@ class _Document:
 
 def _read_text(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        try:
+            return sys.stdin.buffer.read()
+        except (AttributeError, OSError, ValueError) as exc:  # no stdin, or a closed one
+            raise CliError(f"cannot read the standard input: {exc}") from None
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -110,6 +117,94 @@ def _decode_issue(exc: SpecDecodeError) -> ValidationIssue:
 
 def _print(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
+
+
+# --- Argument types: a bad value is a usage error (exit 2) that names the option -------------
+
+
+def _port(text: str) -> int:
+    port = _integer(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port from 0 to 65535, got {port}")
+    return port
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        value = _integer(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    return check
+
+
+def _integer(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]{1,30}", text.strip()):
+        raise argparse.ArgumentTypeError(f"must be an integer, got {shown(text)}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds, got {shown(text)}"
+        ) from None
+    if not 0 < value <= _MAX_SECONDS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0 and at most {_MAX_SECONDS:,}, got {shown(text)}"
+        )
+    return value
+
+
+_MAX_SECONDS = 1_000_000  # past this, event-loop timers overflow; nobody waits 11 days
+
+
+def _base_url(text: str) -> str:
+    from .client._config import check_base_url
+
+    try:
+        check_base_url(text)
+    except ValueError as exc:
+        reason = str(exc).removeprefix("base_url ")
+        raise argparse.ArgumentTypeError(f"{reason}, got {shown(text)}") from None
+    return text
+
+
+def _api_key(text: str) -> str:
+    from .client._config import check_api_key
+
+    try:
+        check_api_key(text)
+    except ValueError:  # the message never repeats the key
+        raise argparse.ArgumentTypeError(
+            "the key must be non-empty printable ASCII without spaces"
+        ) from None
+    return text
+
+
+def _idempotency_key(text: str) -> str:
+    from .client._config import check_idempotency_key
+
+    try:
+        return check_idempotency_key(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 1-255 printable ASCII characters without spaces, got {shown(text)}"
+        ) from None
+
+
+def _environment(
+    args: argparse.Namespace, name: str, check: Callable[[str], object], value: str
+) -> str:
+    """A setting read from the environment, checked like the option it stands in for."""
+    try:
+        check(value)
+    except argparse.ArgumentTypeError as exc:
+        args.parser.error(f"environment variable {name}: {exc}")
+    return value
 
 
 # --- Commands ---------------------------------------------------------------------------------
@@ -191,22 +286,29 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
     if text.startswith("@"):
         source = text[1:]
         text = _read_text(source).decode("utf-8", errors="replace")
+    from ._json import loads_strict
+
     try:
-        value: JsonValue = json.loads(text)
-    except ValueError as exc:
-        raise CliError(f"{source}: the payload is not valid JSON: {exc}") from None
+        value: JsonValue = loads_strict(text)
+    except SpecDecodeError as exc:  # any depth, any size: never a RecursionError
+        reason = exc.reason.removeprefix("invalid JSON: ")
+        raise CliError(f"{source}: the payload is not valid JSON: {reason}") from None
     return True, value
 
 
 def _submit(args: argparse.Namespace) -> int:
     from .client import WaygridClient
 
+    base_url = args.base_url or DEFAULT_BASE_URL
+    if args.base_url is None and os.environ.get("WAYGRID_BASE_URL"):
+        base_url = _environment(args, "WAYGRID_BASE_URL", _base_url, os.environ["WAYGRID_BASE_URL"])
+    api_key = args.api_key
+    if api_key is None and os.environ.get("WAYGRID_API_KEY"):
+        api_key = _environment(args, "WAYGRID_API_KEY", _api_key, os.environ["WAYGRID_API_KEY"])
     document = _load(args.file)  # decode errors are reported by main()
     given, payload = _payload(args.payload)
     if not given:
         payload = document.payload
-    base_url = args.base_url or os.environ.get("WAYGRID_BASE_URL") or DEFAULT_BASE_URL
-    api_key = args.api_key or os.environ.get("WAYGRID_API_KEY") or None
 
     async def submit() -> Any:
         client = WaygridClient(
@@ -240,14 +342,17 @@ def _dev(args: argparse.Namespace) -> int:
             f"the dev server needs the 'server' extra ({exc.name} is missing): "
             'pip install "waygrid-sdk[server]"'
         ) from None
-    if args.max_body_bytes < 1:
-        raise CliError("--max-body-bytes must be at least 1")
-    app = create_app(
-        strict=args.strict,
-        api_key=args.api_key,
-        db_path=args.db,
-        max_body_bytes=args.max_body_bytes,
-    )
+    try:
+        app = create_app(
+            strict=args.strict,
+            api_key=args.api_key,
+            db_path=args.db,
+            max_body_bytes=args.max_body_bytes,
+        )
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        if args.db is None:
+            raise
+        args.parser.error(f"argument --db: cannot use {shown(args.db)} as a SQLite file: {exc}")
     storage = args.db or "memory (use --db FILE to keep traversals)"
     mode = "strict, like today's server" if args.strict else "default (JSON-pointer conditions ok)"
     auth = "required (Authorization: Bearer ...)" if args.api_key else "none"
@@ -272,7 +377,10 @@ def _dev(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             access_log=args.access_log,
         )
-    except OSError as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:  # not a host name or address
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        args.parser.error(f"argument --host: cannot listen on {shown(args.host)}: {reason}")
+    except OSError as exc:  # e.g. the port is taken: not a usage mistake
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         pass
@@ -338,9 +446,16 @@ def _as_server_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line on stderr (naming the option) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``waygrid`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="waygrid",
         description="Validate, render, hash and submit Waygrid specs, and run the dev server.",
     )
@@ -392,17 +507,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("file", metavar="FILE", help=_SPEC_HELP)
     submit.add_argument("--payload", metavar="JSON", help="the payload as JSON text, or @FILE")
-    submit.add_argument("--base-url", metavar="URL", help="the server's address")
-    submit.add_argument("--api-key", metavar="KEY", help="sent as Authorization: Bearer KEY")
-    submit.add_argument("--idempotency-key", metavar="KEY", help="default: a new random key")
-    submit.add_argument("--max-retries", type=int, default=3, metavar="N", help="default: 3")
+    submit.add_argument("--base-url", type=_base_url, metavar="URL", help="the server's address")
     submit.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="default: 30"
+        "--api-key", type=_api_key, metavar="KEY", help="sent as Authorization: Bearer KEY"
+    )
+    submit.add_argument(
+        "--idempotency-key",
+        type=_idempotency_key,
+        metavar="KEY",
+        help="default: a new random key",
+    )
+    submit.add_argument(
+        "--max-retries", type=_at_least(0), default=3, metavar="N", help="default: 3"
+    )
+    submit.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="default: 30"
     )
     submit.add_argument(
         "--no-validate", action="store_true", help="let the server judge the spec (no local checks)"
     )
-    submit.set_defaults(run=_submit)
+    submit.set_defaults(run=_submit, parser=submit)
 
     dev = commands.add_parser(
         "dev",
@@ -411,14 +535,20 @@ def build_parser() -> argparse.ArgumentParser:
         "dashboard at /_dev/. Needs the 'server' extra.",
     )
     dev.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    dev.add_argument("--port", type=int, default=1337, help="TCP port, 0 for any (default: 1337)")
+    dev.add_argument("--port", type=_port, default=1337, help="TCP port, 0 for any (default: 1337)")
     dev.add_argument("--db", metavar="PATH", help="keep traversals in this SQLite file")
     dev.add_argument(
         "--strict", action="store_true", help="reject JSON-pointer conditions like today's server"
     )
-    dev.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY")
     dev.add_argument(
-        "--max-body-bytes", type=int, default=1_048_576, metavar="N", help="default: 1048576"
+        "--api-key", type=_api_key, metavar="KEY", help="require Authorization: Bearer KEY"
+    )
+    dev.add_argument(
+        "--max-body-bytes",
+        type=_at_least(1),
+        default=1_048_576,
+        metavar="N",
+        help="default: 1048576",
     )
     dev.add_argument(
         "--log-level",
@@ -427,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="uvicorn's log level (default: warning)",
     )
     dev.add_argument("--access-log", action="store_true", help="log every request")
-    dev.set_defaults(run=_dev)
+    dev.set_defaults(run=_dev, parser=dev)
 
     sim = commands.add_parser(
         "simulate",
@@ -454,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--expect", choices=_STATUSES, metavar="STATUS", help="exit 1 unless the run ends so"
     )
-    sim.set_defaults(run=_simulate)
+    sim.set_defaults(run=_simulate, parser=sim)
     return parser
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .._values import InfiniteDurationError, check_address, check_int, parse_duration, parse_instant
+from .._values import (
+    InfiniteDurationError,
+    check_address,
+    check_int,
+    parse_duration,
+    parse_instant,
+    shown,
+)
 from .._wire import WireValue
 from ..conditions.condition import (
     AndCondition,
@@ -32,7 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["decode_spec"]
 
 
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
 _NODE_KEYS = {
     "standard": (
         "address",
@@ -87,6 +97,13 @@ def _memo_key(kind: object, value: object) -> tuple[object, ...] | None:
     """
     if type(value) is not dict:
         return None
+    try:
+        return _memo_members(kind, value)
+    except _NotMemoizableError:
+        return None
+
+
+def _memo_members(kind: object, value: dict[Any, Any]) -> tuple[object, ...] | None:
     key: list[object] = [kind]
     for name, item in value.items():
         if type(item) is dict:
@@ -95,6 +112,8 @@ def _memo_key(kind: object, value: object) -> tuple[object, ...] | None:
                 if type(inner_item) in (dict, list):
                     return None
                 inner.extend(_scalar_key(inner_name, inner_item))
+            if type(name) is not str:
+                raise _NotMemoizableError
             key.append(name)
             key.append(tuple(inner))
         elif type(item) is list:
@@ -104,8 +123,17 @@ def _memo_key(kind: object, value: object) -> tuple[object, ...] | None:
     return tuple(key)
 
 
-def _scalar_key(name: str, item: object) -> tuple[object, ...]:
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _scalar_key(name: object, item: object) -> tuple[object, ...]:
+    if type(item) not in _SCALARS or type(name) is not str:
+        raise _NotMemoizableError
     return (name, type(item), repr(item) if type(item) is float else item)
+
+
+class _NotMemoizableError(Exception):
+    """A member that is not a JSON scalar (from a Python caller): read it without the memo."""
 
 
 def _type_name(value: object) -> str:
@@ -147,11 +175,21 @@ class _Reader:
     ) -> None:
         unexpected = [key for key in obj if key not in allowed]
         if unexpected:
+            self.check_names(obj, path)
             valid = ", ".join(sorted(allowed - {"type"}))
             raise self.fail(
                 (path, key_segment(unexpected[0])),
-                f"unexpected field {unexpected[0]!r} on {what}; valid fields: {valid}",
+                f"unexpected field {shown(unexpected[0])} on {what}; valid fields: {valid}",
             )
+
+    def check_names(self, obj: dict[Any, Any], path: Path) -> None:
+        """JSON object keys are strings; a dict from Python code may hold anything."""
+        for key in obj:
+            if not isinstance(key, str):
+                raise self.fail(
+                    path,
+                    f"object keys must be strings, got the {type(key).__name__} key {shown(key)}",
+                )
 
     def scalar(self, value: object, kind: str, path: Path) -> Any:
         try:
@@ -190,21 +228,29 @@ class _Reader:
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        if not self.lenient and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
-            return int(value)  # the server's decoder reads integers inside strings too
-        raise SpecError(f"expected an integer, got {_type_name(value)} {value!r}")
+        if isinstance(value, float) and value in (math.inf, -math.inf):
+            raise SpecError("integer out of range")
+        if not self.lenient and isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
+            # The server's decoder reads integers inside strings too, in JSON number syntax
+            # ("3", "3.0", "3e0"); out-of-range text fails before any exact conversion.
+            number = Decimal(value)
+            if number.adjusted() > 20:
+                raise SpecError(f"integer {shown(value)} is out of range")
+            if number == number.to_integral_value():
+                return int(number)
+        raise SpecError(f"expected an integer, got {_type_name(value)} {shown(value)}")
 
     def number(self, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise SpecError(f"expected a number, got {_type_name(value)}")
         if isinstance(value, str):
-            if self.lenient:
-                raise SpecError(f"expected a number, got a string {value!r}")
-            try:
-                value = float(value)  # the server's decoder reads numbers inside strings too
-            except ValueError:
-                raise SpecError(f"expected a number, got a string {value!r}") from None
-        number = float(value)
+            if self.lenient or not _JSON_NUMBER.fullmatch(value):
+                raise SpecError(f"expected a number, got a string {shown(value)}")
+            value = float(value)  # the server's decoder reads numbers inside strings too
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a double (only from Python callers)
+            raise SpecError("expected a finite number") from None
         if number != number or number in (float("inf"), float("-inf")):
             raise SpecError("expected a finite number")
         return number
@@ -226,7 +272,7 @@ class _Reader:
         classes = FAMILIES[family]
         if not isinstance(name, str) or name not in classes:
             expected = ", ".join(classes)
-            got = "no 'type'" if name is None else f"{name!r}"
+            got = "no 'type'" if name is None else shown(name)
             raise self.fail((path, ".type"), f"unknown {what} {got}; expected one of {expected}")
         cls = classes[name]
         _, fields = WIRE[cls]
@@ -239,14 +285,30 @@ class _Reader:
             obj = {("time" if key == "times" else key): v for key, v in obj.items()}
         self.check_keys(obj, frozenset(allowed), path, f"the {name} {what}")
         arguments = []
-        for _, wire, kind in fields:
+        nan_attributes = []
+        for attribute, wire, kind in fields:
             if obj.get(wire) is None:
+                if self.server_nan(obj, wire, kind):
+                    nan_attributes.append(attribute)
+                    arguments.append(0.0)
+                    continue
                 raise self.fail((path, "." + wire), f"missing required field {wire!r} of {name}")
             arguments.append(self.scalar(obj[wire], kind, (path, "." + wire)))
         try:
-            return cls(*arguments)
+            result = cls(*arguments)
         except SpecError as exc:  # pragma: no cover - the scalar checks come first
             raise self.fail(path, str(exc)) from None
+        for attribute in nan_attributes:
+            object.__setattr__(result, attribute, math.nan)
+        return result
+
+    def server_nan(self, obj: dict[str, Any], wire: str, kind: str) -> bool:
+        """Whether a ``null`` is read as NaN: the server's decoder does so for doubles.
+
+        The builder refuses NaN, so the value is built with a placeholder and NaN is put in
+        afterwards; it is always the one `math.nan` object, which keeps equal specs equal.
+        """
+        return not self.lenient and kind == "float" and wire in obj
 
     def parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters: typed values by name."""
@@ -260,6 +322,7 @@ class _Reader:
 
     def read_parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         obj = self.expect_object(value, path, "parameters")
+        self.check_names(obj, path)
         result: list[tuple[str, ParameterValue]] = []
         for name, raw in obj.items():
             where = (path, key_segment(name))
@@ -274,15 +337,20 @@ class _Reader:
             if cls is None:
                 raise self.fail(
                     (where, ".type"),
-                    f"unknown parameter type {kind!r}; expected StringVal, IntVal, FloatVal, "
+                    f"unknown parameter type {shown(kind)}; expected StringVal, IntVal, FloatVal, "
                     "BoolVal or Secret",
                 )
             self.check_keys(item, frozenset(("type", "value")), where, f"a {kind} parameter")
-            if item.get("value") is None:
-                # The server reads a null FloatVal as NaN; the SDK holds finite numbers only.
-                reason = "null (NaN) is not supported" if cls is FloatVal else "missing"
-                raise self.fail((where, ".value"), f"{reason}: required field 'value' of {kind}")
             ((_, _, field_kind),) = WIRE[cls][1]
+            if item.get("value") is None:
+                if self.server_nan(item, "value", field_kind):
+                    nan = FloatVal(0.0)
+                    object.__setattr__(nan, "value", math.nan)
+                    result.append((name, nan))
+                    continue
+                # SDK mode holds finite numbers only; server mode reads a null FloatVal as NaN.
+                reason = "null (NaN) is only read in server mode" if cls is FloatVal else "missing"
+                raise self.fail((where, ".value"), f"{reason}: required field 'value' of {kind}")
             result.append((name, cls(self.scalar(item["value"], field_kind, (where, ".value")))))
         return tuple(sorted(result))
 
@@ -305,7 +373,7 @@ class _Reader:
         name = obj.get("type")
         allowed = _CONDITION_KEYS if self.json_conditions else list(_CONDITION_KEYS)[:4]
         if not isinstance(name, str) or name not in allowed:
-            got = "no 'type'" if name is None else f"{name!r}"
+            got = "no 'type'" if name is None else shown(name)
             extra = (
                 ""
                 if self.json_conditions
@@ -350,14 +418,27 @@ def decode_spec(value: object, *, lenient: bool = True, json_conditions: bool = 
     # Pass 1 (pre-order, explicit stack): check every object and record what to build.
     # Each record is [factory, arguments, child slots]; children come after their parent.
     records: list[list[Any]] = []
-    pending: list[tuple[str, Any, Path, list[Any], int]] = []
+    pending: list[tuple[str, Any, Path, list[Any] | None, int]] = []
     entry_slots: list[Any] = [None] * len(entries)
     for index in range(len(entries) - 1, -1, -1):
         where = ((None, ".entryPoints"), f"[{index}]")
         pending.append(("node", entries[index], where, entry_slots, index))
     readers = {"node": _read_node, "condition": _read_condition, "edge": _read_edge}
+    # A dict from Python code can contain itself: the ids of the objects on the current path
+    # find that (each object pushes a marker that takes it off the path once its children are
+    # read). Objects shared between branches are not cycles and are read once per place.
+    on_path: set[int] = set()
     while pending:
         kind, raw, path, parent_slots, slot = pending.pop()
+        if kind == "exit":
+            on_path.discard(raw)
+            continue
+        if type(raw) is dict:
+            key = id(raw)
+            if key in on_path:
+                raise reader.fail(path, "this object contains itself (a reference cycle)")
+            on_path.add(key)
+            pending.append(("exit", key, None, None, 0))
         record: list[Any] = [None, (), path, parent_slots, slot]
         records.append(record)
         readers[kind](reader, raw, path, record, pending)
@@ -383,7 +464,7 @@ def _read_node(
     obj = reader.expect_object(raw, path, "a node")
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in _NODE_KEYS:  # a JSON array/object is unhashable
-        got = "no 'type'" if kind is None else f"{kind!r}"
+        got = "no 'type'" if kind is None else shown(kind)
         raise reader.fail(
             (path, ".type"), f"unknown node type {got}; expected 'standard', 'fork' or 'join'"
         )
@@ -456,6 +537,7 @@ def _read_node(
         if join_id is None:
             raise reader.fail((path, ".joinNodeId"), "missing required field 'joinNodeId'")
         common["join_node_id"] = reader.scalar(join_id, "text", (path, ".joinNodeId"))
+        reader.check_names(branches, (path, ".branches"))
         names = list(branches)
         branch_slots: list[Any] = [None] * len(names)
         for index in range(len(names) - 1, -1, -1):

@@ -93,12 +93,18 @@ FAMILY_NAMES: dict[type[WireValue], str] = {
     JoinStrategy: "join strategy",
 }
 
+
+def _float_or_null(value: float) -> float | None:
+    """NaN (only ever read in server mode) is written back as ``null``, as the server does."""
+    return None if value != value else float(value)
+
+
 _ENCODE_SCALAR: dict[str, Callable[[Any], object]] = {
     "duration": format_duration,
     "instant": format_instant,
     "int32": int,
     "int64": int,
-    "float": float,
+    "float": _float_or_null,
     "text": str,
     "bool": bool,
 }

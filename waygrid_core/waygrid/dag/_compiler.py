@@ -10,13 +10,14 @@ import xxhash
 
 from .._codec import key_segment, render_path
 from ..conditions.condition import Condition
-from ..errors import SpecValidationError, ValidationIssue
+from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..parameters import ParameterValue
 from ..policies.delivery import DeliveryStrategy
 from ..policies.repeat import RepeatPolicy
 from ..policies.retry import RetryPolicy
 from ..strategies.join import JoinStrategy
+from ._issues import IssueList
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -494,10 +495,12 @@ class _CollisionError(_StopError):
         )
 
 
-def _issue(problem: _Problem) -> ValidationIssue:
-    return ValidationIssue(
-        "error", problem.code, render_path(problem.path), problem.message, problem.hint
-    )
+def problem_issues(problems: list[_Problem], issues: IssueList | None = None) -> IssueList:
+    """Add the compiler's problems to ``issues`` (a new list when None) as error issues."""
+    issues = IssueList() if issues is None else issues
+    for problem in problems:
+        issues.add("error", problem.code, problem.path, problem.message, problem.hint)
+    return issues
 
 
 def compile_with_problems(
@@ -529,5 +532,5 @@ def compile_spec(spec: Spec, salt: str = "test") -> CompiledDag:
     """Compile ``spec`` as the server does (see `Spec.compile`)."""
     dag, problems, server = compile_with_problems(spec, salt)
     if problems or dag is None:
-        raise SpecValidationError([_issue(p) for p in problems], server_error=server)
+        raise SpecValidationError(problem_issues(problems).issues(), server_error=server)
     return dag

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -17,14 +19,24 @@ __all__ = ["to_mermaid"]
 _SHAPES = {"standard": ('["', '"]'), "fork": ('{{"', '"}}'), "join": ('(["', '"])')}
 
 
+# Every character Mermaid or the browser would read as syntax rather than text becomes a
+# Mermaid entity code (``#35;``, drawn as "#"): "#" itself (entity codes), the quote that ends
+# the label, "&", "<", ">" (HTML), the backtick (markdown strings), "%" (comments and
+# directives), "$", control characters and lone surrogates (which no page can encode; the
+# browser draws them as U+FFFD).
+_SPECIAL = re.compile('[#"&<>`%$\x00-\x1f\x7f-\x9f\ud800-\udfff]')
+# Mermaid decodes entities before it looks for KaTeX ("$$...$$") and icons ("fa:fa-car"), and
+# decodes its own entity markers ("\ufb02\u00b0", "\u00b6\u00df") once more after the browser
+# has: those get an invisible word joiner (U+2060) inside, so they are drawn, never read.
+_PAIRS = re.compile(
+    "(?<=\\$)(?=\\$)|(?<=\ufb02)(?=\u00b0)|(?<=\u00b6)(?=\u00df)|(?<=fa)(?=:fa-)|(?<=fa[bklrs])(?=:fa-)"
+)
+
+
 def _escape(text: str) -> str:
-    return (
-        text.replace("&", "#amp;")
-        .replace('"', "#quot;")
-        .replace("<", "#lt;")
-        .replace(">", "#gt;")
-        .replace("\n", " ")
-    )
+    """``text`` as Mermaid label text that is drawn literally, whatever it contains."""
+    text = _PAIRS.sub("\u2060", text)
+    return _SPECIAL.sub(lambda match: f"#{ord(match.group(0))};", text)
 
 
 def _node_text(node: CompiledNode) -> str:

@@ -1,11 +1,16 @@
-"""`Spec.validate()`: the compiler's errors, plus warnings for specs that are likely wrong."""
+"""`Spec.validate()`: the compiler's errors, plus warnings for specs that are likely wrong.
+
+Every pass here costs time in proportion to the spec's size, whatever its shape: one walk over
+the nodes (no per-fork re-walks), linked paths (no per-level copies), and at most
+`MAX_LISTED` issues of each kind, whose paths alone are rendered.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._codec import key_segment, render_path
+from .._codec import key_segment
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -18,7 +23,8 @@ from ..conditions.condition import (
 from ..errors import SpecValidationError, ValidationIssue
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..strategies.join import OrJoin, QuorumJoin
-from ._compiler import _issue, compile_with_problems
+from ._compiler import MAX_DEPTH, compile_with_problems, problem_issues
+from ._issues import IssueList
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -28,34 +34,38 @@ __all__ = ["validate_spec"]
 _ADDRESS = re.compile(r"waygrid://[a-z]+/[a-z0-9-]+")
 _MAX_LABEL = 64
 
+_Context = tuple[str, int, str, Any] | None
+"""The forks whose branches enclose a node and are not joined yet, innermost first, linked:
+``(join id, the fork's index in the walk, the branch name, the enclosing context)``."""
+
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
     """See `Spec.validate`."""
     _, problems, server = compile_with_problems(spec, build=False)
-    errors = [_issue(p) for p in problems]
-    warnings = _warnings(spec)
+    errors = problem_issues(problems).issues()
+    found = IssueList()
+    _warnings(spec, found)
+    warnings = found.issues()
     if errors or (strict and warnings):
         raise SpecValidationError(errors + warnings, server_error=server)
     return warnings
 
 
-def _warnings(spec: Spec) -> list[ValidationIssue]:
-    found: list[ValidationIssue] = []
-
+def _warnings(spec: Spec, found: IssueList) -> None:
     def warn(code: str, path: Any, message: str, hint: str | None = None) -> None:
-        found.append(ValidationIssue("warning", code, render_path(path), message, hint))
+        found.add("warning", code, path, message, hint)
 
-    nodes = list(_walk(spec))
+    nodes, unjoined = _walk(spec)
     branch_counts: dict[str, int] = {}
     for node, _ in nodes:
         if isinstance(node, ForkNode) and node.join_node_id is not None:
             branch_counts[node.join_node_id] = len(node.branch_nodes)
-    for node, path in nodes:
+    for index, (node, path) in enumerate(nodes):
         if not _ADDRESS.fullmatch(node.address):
             warn(
                 "address-format",
                 (path, ".address"),
-                f"the address {node.address!r} is not of the form "
+                f"the address {_shown(node.address)} is not of the form "
                 "waygrid://<component>/<service>; "
                 "the server accepts any URI, but its dagHash may then differ from the SDK's",
             )
@@ -76,23 +86,65 @@ def _warnings(spec: Spec) -> list[ValidationIssue]:
             _join_warnings(node, path, branch_counts, warn)
         if isinstance(node, StandardNode) and node.conditional_edges:
             _condition_warnings(node, path, warn)
-        if isinstance(node, ForkNode) and node.join_node_id is not None:
-            _unjoined_paths(node, path, warn)
-    return found
+        join_id = node.join_node_id if isinstance(node, ForkNode) else None
+        for where, branch in unjoined.get(index, ()):
+            warn(
+                "branch-never-joins",
+                where,
+                f"this path of branch {_shown(branch)} ends without reaching the join "
+                f"{_shown(join_id or '')}; the traversal completes (or fails) here "
+                "while other branches still run",
+                "end every path with the join: fork.joined_by(join) does it for success and "
+                "conditional paths",
+            )
 
 
-def _walk(spec: Spec) -> list[tuple[INode, Any]]:
-    """Every node of the spec with its path, without recursion."""
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 100 else repr(text[:100]) + f"... ({len(text):,} characters)"
+
+
+def _walk(spec: Spec) -> tuple[list[tuple[INode, Any]], dict[int, list[tuple[Any, str]]]]:
+    """Every node within the server's depth limit with its path, in pre-order, and for each
+    fork (by its index) the paths of its branches that end without reaching its join.
+
+    Deeper nodes are left out: the compiler already reports the spec as too deep. One stack of
+    open forks serves every enclosing fork at once: a join closes the innermost open fork with
+    its id, and a path that ends reports to the innermost fork still open, which is exactly
+    where a walk from each fork in turn would report it.
+    """
     result: list[tuple[INode, Any]] = []
-    pending: list[tuple[INode, Any]] = [
-        (node, ((None, ".entryPoints"), f"[{index}]"))
+    unjoined: dict[int, list[tuple[Any, str]]] = {}
+    pending: list[tuple[INode, Any, int, _Context]] = [
+        (node, ((None, ".entryPoints"), f"[{index}]"), 0, None)
         for index, node in reversed(list(enumerate(spec.entry_points)))
     ]
     while pending:
-        node, path = pending.pop()
+        node, path, depth, context = pending.pop()
+        index = len(result)
         result.append((node, path))
-        pending.extend(reversed(_children(node, path)))
-    return result
+        if isinstance(node, JoinNode) and context is not None and node.join_node_id == context[0]:
+            context = context[3]
+        children = _children(node, path)
+        if isinstance(node, ForkNode):
+            if node.join_node_id is not None:
+                names = [name for name, _ in node.branch_nodes]
+                contexts: list[_Context] = [
+                    (node.join_node_id, index, name, context) for name in names
+                ]
+            else:
+                contexts = [context] * len(children)
+        else:
+            if not children and context is not None:
+                unjoined.setdefault(context[1], []).append((path, context[2]))
+            contexts = [context] * len(children)
+        if depth < MAX_DEPTH:
+            pending.extend(
+                (child, child_path, depth + 1, child_context)
+                for (child, child_path), child_context in zip(
+                    reversed(children), reversed(contexts), strict=True
+                )
+            )
+    return result, unjoined
 
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
@@ -149,13 +201,14 @@ def _condition_warnings(node: StandardNode, path: Any, warn: Any) -> None:
     always = []
     for index, edge in enumerate(node.conditional_edges):
         where = ((path, ".onConditions"), f"[{index}].condition")
-        constant, pointers = _evaluate(edge.condition)
-        for pointer_path in pointers:
+        constant, pointers, first = _evaluate(edge.condition, where)
+        if first is not None:
+            more = f" ({pointers:,} in this condition)" if pointers > 1 else ""
             warn(
                 "unsupported-by-server",
-                _join_path(where, pointer_path),
+                first,
                 "JSON-pointer conditions (JsonExists/JsonEquals) are documented but today's "
-                "server rejects them",
+                f"server rejects them{more}",
                 "use Always/Not/And/Or, or submit to a server that supports them",
             )
         if constant is True:
@@ -169,38 +222,39 @@ def _condition_warnings(node: StandardNode, path: Any, warn: Any) -> None:
             "drop the unconditional edge, or make it the on_success continuation",
         )
     if len(always) >= 2:
+        shown = always if len(always) <= 10 else [*always[:10], "..."]
         warn(
             "multiple-always-conditions",
             (path, ".onConditions"),
-            f"conditions {always} are true whatever the output; the server takes every matching "
+            f"conditions {shown} are true whatever the output; the server takes every matching "
             "edge and fails the traversal when more than one matches",
             "keep one unconditional edge, or use on_success",
         )
 
 
-def _join_path(base: Any, relative: list[str]) -> Any:
-    for segment in relative:
-        base = (base, segment)
-    return base
-
-
-def _evaluate(root: Condition) -> tuple[bool | None, list[list[str]]]:
-    """The condition's value when it does not depend on the output (else None), and the
-    relative paths of the JSON-pointer conditions inside it. Iterative: nesting can be deep."""
+def _evaluate(root: Condition, base: Any) -> tuple[bool | None, int, Any]:
+    """The condition's value when it does not depend on the output (else None), how many
+    JSON-pointer conditions it holds, and the linked path of the first. Iterative and linear:
+    nesting can be deep, and a condition object used in several places is evaluated once."""
     values: dict[int, bool | None] = {}
-    pointers: list[list[str]] = []
-    pending: list[tuple[Condition, list[str], bool]] = [(root, [], False)]
+    pointers = 0
+    first: Any = None
+    pending: list[tuple[Condition, Any, bool]] = [(root, base, False)]
     while pending:
         condition, where, ready = pending.pop()
+        if not ready and id(condition) in values:
+            continue
         if isinstance(condition, AlwaysCondition):
             values[id(condition)] = True
         elif isinstance(condition, (JsonExistsCondition, JsonEqualsCondition)):
             values[id(condition)] = None
-            pointers.append(where)
+            pointers += 1
+            if first is None:
+                first = where
         elif isinstance(condition, NotCondition):
             if not ready:
                 pending.append((condition, where, True))
-                pending.append((condition.condition, [*where, ".cond"], False))
+                pending.append((condition.condition, (where, ".cond"), False))
             else:
                 inner = values[id(condition.condition)]
                 values[id(condition)] = None if inner is None else not inner
@@ -208,46 +262,18 @@ def _evaluate(root: Condition) -> tuple[bool | None, list[list[str]]]:
             wire = ".all" if isinstance(condition, AndCondition) else ".any"
             if not ready:
                 pending.append((condition, where, True))
+                members = condition.conditions
                 pending.extend(
-                    (member, [*where, wire, f"[{index}]"], False)
-                    for index, member in enumerate(condition.conditions)
+                    (members[index], ((where, wire), f"[{index}]"), False)
+                    for index in range(len(members) - 1, -1, -1)
                 )
             else:
-                members = [values[id(m)] for m in condition.conditions]
+                member_values = {values[id(m)] for m in condition.conditions}
                 absorbing = isinstance(condition, OrCondition)  # True absorbs Or, False absorbs And
-                if absorbing in members:
+                if absorbing in member_values:
                     values[id(condition)] = absorbing
-                elif None in members:
+                elif None in member_values:
                     values[id(condition)] = None
                 else:
                     values[id(condition)] = not absorbing
-    return values[id(root)], pointers
-
-
-def _unjoined_paths(fork: ForkNode, path: Any, warn: Any) -> None:
-    """Warn about every path of the fork's branches that ends without reaching its join."""
-    join_id = fork.join_node_id
-    pending: list[tuple[INode, Any, tuple[str, ...], str]] = [
-        (child, ((path, ".branches"), key_segment(name)), (), name)
-        for name, child in fork.branch_nodes
-    ]
-    while pending:
-        node, where, context, branch = pending.pop()
-        if isinstance(node, JoinNode):
-            if context and node.join_node_id == context[-1]:
-                context = context[:-1]
-            elif not context and node.join_node_id == join_id:
-                continue
-        if isinstance(node, ForkNode) and node.join_node_id is not None:
-            context = (*context, node.join_node_id)
-        children = _children(node, where)
-        if not children and not isinstance(node, ForkNode) and not context:
-            warn(
-                "branch-never-joins",
-                where,
-                f"this path of branch {branch!r} ends without reaching the join {join_id!r}; "
-                "the traversal completes (or fails) here while other branches still run",
-                "end every path with the join: fork.joined_by(join) does it for success and "
-                "conditional paths",
-            )
-        pending.extend((child, child_path, context, branch) for child, child_path in children)
+    return values[id(root)], pointers, first

@@ -19,12 +19,16 @@ Routes:
   (then ``POST`` routes need ``Authorization: Bearer <key>``, else 401), a body limit (413),
   storage in SQLite (in memory, or a file that survives restarts).
 * Dev routes (JSON in snake_case): ``GET /_dev/health`` (settings and counters, including
-  ``connections_accepted``), ``GET /_dev/traversals`` (newest first, ``?limit=``),
+  ``connections_accepted``), ``GET /_dev/traversals`` (newest first, ``?limit=`` from 0 to
+  1000, default 100),
   ``GET /_dev/traversals/{id}`` (spec, payload, compiled DAG, Mermaid, warnings),
   ``POST /_dev/reset``, ``POST /_dev/faults`` (``{"fail": n, "status": 503, "retry_after": 1}`` or
   ``{"drop": n, "after_processing": true}``: make the next ingest requests fail), and the page
   ``GET /_dev/`` that lists traversals and draws each DAG with the bundled Mermaid (no internet
-  needed).
+  needed). Their errors are JSON ``{"error", "detail": {"path", "reason"}}``; a database locked
+  by another process gives 503 with ``Retry-After`` after a 2 s wait.
+* Heavy work (decoding, compiling, validating, drawing) and SQLite run in worker threads, at
+  most four at a time, so the event loop keeps answering (``/_dev/health`` never waits).
 
 Example:
     >>> import httpx

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
-import json
 import logging
 import os
-from typing import Any
+import re
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .._json import loads_strict
 from ..dag import mermaid_script
+from ..errors import SpecDecodeError, WaygridError
 from ._ingest import Accepted, error_body, ingest
 from ._page import render_page
 from ._state import DevState, utc_now_text
-from ._store import Traversal
+from ._store import StoreBusyError, Traversal
+from ._ulid import ULID_PATTERN
 from ._views import dumps, traversal_detail, traversal_summary
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "get_state"]
@@ -29,14 +38,55 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 _DRAIN_CAP = 16 * 1_048_576  # read (and drop) at most this much of a refused body
 _MAX_KEY_LENGTH = 255
 _JSON = "application/json"
+_WORKERS = 4
+"""Requests doing CPU-heavy work or storage I/O at once, each in a worker thread; the others
+wait (without blocking the event loop), so a flood of heavy requests cannot starve the rest."""
+_FAULTS_BODY_LIMIT = 4_096  # a plan is a handful of fields: this also bounds its depth
+_DEFAULT_LIST_LIMIT = 100
+_MAX_LIST_LIMIT = 1000
+_MAX_FAULTS = 1_000_000_000
+_MAX_RETRY_AFTER = 86_400
+_ULID = re.compile(ULID_PATTERN)
+_T = TypeVar("_T")
 
 
 def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(document), status, headers, media_type=_JSON)
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(error_body({"error": message}), status, headers, media_type=_JSON)
+def _error(
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    path: str | None = None,
+    reason: str | None = None,
+) -> Response:
+    """A JSON error: ``{"error": message}``, plus ``"detail": {"path", "reason"}`` when given."""
+    document: dict[str, Any] = {"error": message}
+    if reason is not None:
+        document["detail"] = {"path": path or "$", "reason": reason}
+    return Response(error_body(document), status, headers, media_type=_JSON)
+
+
+def _busy(exc: StoreBusyError) -> Response:
+    """503 for a database that stays locked: the client may retry after a second."""
+    return _error(
+        503,
+        f"waygrid dev server: storage unavailable: {exc}",
+        {"Retry-After": "1"},
+        path="$",
+        reason=str(exc),
+    )
+
+
+class _BadInput(ValueError):
+    """A ``/_dev/`` request input that is wrong at ``path``."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
 
 
 def _success(traversal: Traversal, *, replayed: bool = False) -> Response:
@@ -48,7 +98,16 @@ def _success(traversal: Traversal, *, replayed: bool = False) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse("Not found", 404)
+    if request.url.path.startswith("/_dev/"):  # the dev routes answer JSON, always
+        reason = f"no dev route {request.method} {request.url.path[:100]!r}; see /_dev/"
+        return _error(404, "not found", path="$", reason=reason)
+    return PlainTextResponse("Not found", 404)  # like the real server
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug: still a JSON answer (Starlette logs the traceback)."""
+    message = f"waygrid.devserver.InternalError: {type(exc).__name__}"
+    return _error(500, message, path="$", reason="the dev server failed; see its log")
 
 
 class _Routes:
@@ -56,6 +115,24 @@ class _Routes:
 
     def __init__(self, state: DevState) -> None:
         self.state = state
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        # One limiter per event loop: in-process apps may be driven by several loops in turn.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - not asyncio: anyio's shared limiter
+            return anyio.to_thread.current_default_thread_limiter()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(_WORKERS)
+        return limiter
+
+    async def _in_worker(self, function: Callable[[], _T]) -> _T:
+        """Run ``function`` in a worker thread, keeping the event loop free for other requests."""
+        return await anyio.to_thread.run_sync(function, limiter=self._limiter())
 
     async def home(self, request: Request) -> Response:
         return _json(200, self.state.home())
@@ -80,7 +157,9 @@ class _Routes:
             message = f"waygrid dev server: injected fault ({fault.status})"
             return _error(fault.status, message, headers)
         try:
-            response = self._ingest(body, key)
+            response = await self._in_worker(functools.partial(self._ingest, body, key))
+        except StoreBusyError as exc:
+            response = _busy(exc)
         except Exception as exc:  # a bug: still answer like the server, with JSON
             logger.exception("waygrid dev server failed on a request")
             message = f"waygrid.devserver.InternalError: {type(exc).__name__}: {exc}"
@@ -96,17 +175,23 @@ class _Routes:
             found = state.store.find_key(key)
             if found is not None:
                 return _replay(key, digest, *found)
-        verdict, _ = ingest(body, json_conditions=not state.strict)
+        # Only the verdict: the parsed document is dropped before the answer is encoded.
+        verdict = ingest(body, json_conditions=not state.strict)[0]
         if not isinstance(verdict, Accepted):
             return Response(verdict.body(), 500, media_type=_JSON)
-        traversal = Traversal(state.ulids.new(), verdict.dag_hash, utc_now_text(), key, body)
-        existing = state.store.add(traversal, digest)
+        dag_hash = verdict.dag_hash
+
+        def make() -> Traversal:
+            return Traversal(state.ulids.new(), dag_hash, utc_now_text(), key, body)
+
+        traversal, existing = state.store.add_new(make, key, digest)
         if existing is not None and key is not None:  # a concurrent twin stored it first
             return _replay(key, digest, *existing)
+        assert traversal is not None
         return _success(traversal)
 
-    async def _read_body(self, request: Request) -> bytes | Response:
-        limit = self.state.max_body_bytes
+    async def _read_body(self, request: Request, limit: int | None = None) -> bytes | Response:
+        limit = self.state.max_body_bytes if limit is None else limit
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             if int(declared) <= _DRAIN_CAP:
@@ -144,7 +229,12 @@ class _Routes:
         return _error(502, "waygrid dev server: injected connection drop (not possible in-process)")
 
     async def page(self, request: Request) -> Response:
-        return HTMLResponse(render_page(self.state))
+        try:
+            html = await self._in_worker(functools.partial(render_page, self.state))
+        except StoreBusyError as exc:
+            return _busy(exc)
+        # Lone surrogates (valid in JSON escapes, not in UTF-8) are shown as \udxxx.
+        return Response(html.encode("utf-8", "backslashreplace"), media_type="text/html")
 
     async def page_redirect(self, request: Request) -> Response:
         return RedirectResponse(request.url.path + "/", 308)
@@ -153,52 +243,87 @@ class _Routes:
         return _json(200, self.state.health())
 
     async def traversals(self, request: Request) -> Response:
-        limit_text = request.query_params.get("limit", "100")
-        limit = int(limit_text) if limit_text.isdigit() else 100
-        items = self.state.store.list(newest_first=True, limit=limit)
-        return _json(
-            200,
-            {
-                "count": self.state.store.count(),
-                "traversals": [traversal_summary(t) for t in items],
-            },
-        )
+        try:
+            limit = _list_limit(request.query_params.get("limit"))
+        except _BadInput as exc:
+            return _error(400, f"bad request: {exc.reason}", path=exc.path, reason=exc.reason)
+        store = self.state.store
+
+        def listing() -> bytes:
+            items = store.list(newest_first=True, limit=limit)
+            summaries = [traversal_summary(t) for t in items]
+            return dumps({"count": store.count(), "traversals": summaries})
+
+        try:
+            return Response(await self._in_worker(listing), media_type=_JSON)
+        except StoreBusyError as exc:
+            return _busy(exc)
 
     async def traversal(self, request: Request) -> Response:
         traversal_id = request.path_params["traversal_id"]
+        if _ULID.match(traversal_id) is None:
+            shown = traversal_id if len(traversal_id) <= 64 else traversal_id[:64] + "..."
+            return _error(
+                404,
+                f"no traversal with id {shown!r}",
+                path="traversal_id",
+                reason="not a traversal id (a ULID such as 01HZY3J5V4Q8W2N6R7T9K0M1AB)",
+            )
+        try:
+            found = await self._in_worker(functools.partial(self._detail, traversal_id))
+        except StoreBusyError as exc:
+            return _busy(exc)
+        if found is None:
+            return _error(
+                404,
+                f"no traversal with id {traversal_id!r}",
+                path="traversal_id",
+                reason="no traversal has this id (reset, or another server's?)",
+            )
+        return Response(found, media_type=_JSON)
+
+    def _detail(self, traversal_id: str) -> bytes | None:
+        """The JSON of ``GET /_dev/traversals/{id}`` (CPU-heavy: run in a worker)."""
         traversal = self.state.store.get(traversal_id)
         if traversal is None:
-            return _error(404, f"no traversal with id {traversal_id!r}")
+            return None
         try:
-            return _json(200, traversal_detail(traversal))
-        except (ValueError, RecursionError) as exc:  # e.g. a payload nested beyond JSON's reach
-            summary = traversal_summary(traversal)
-            summary["problem"] = f"the traversal cannot be shown as JSON: {exc}"
-            return _json(200, summary)
+            return dumps(traversal_detail(traversal))
+        except (ValueError, RecursionError, WaygridError) as exc:
+            problem = str(exc)
+        except Exception as exc:  # a bug: still show what is known about the traversal
+            logger.exception("waygrid dev server could not show traversal %s", traversal_id)
+            problem = f"{type(exc).__name__} (a dev server bug, see its log)"
+        summary = traversal_summary(traversal)
+        summary["problem"] = f"the traversal cannot be shown as JSON: {problem}"
+        return dumps(summary)
 
     async def reset(self, request: Request) -> Response:
         if not self.state.authorized(request.headers.get("authorization")):
             return _unauthorized()
-        self.state.reset()
+        try:
+            await self._in_worker(self.state.reset)
+        except StoreBusyError as exc:
+            return _busy(exc)
         return _json(200, {"reset": True})
 
     async def faults(self, request: Request) -> Response:
         if not self.state.authorized(request.headers.get("authorization")):
+            await self._drain(request, _DRAIN_CAP)
             return _unauthorized()
+        body = await self._read_body(request, _FAULTS_BODY_LIMIT)
+        if isinstance(body, Response):
+            return body
         try:
-            plan = _fault_plan(await request.body())
-            if plan.get("fail"):
-                self.state.fail_next(
-                    plan["fail"],
-                    status=plan.get("status", 503),
-                    retry_after=plan.get("retry_after"),
-                )
-            if plan.get("drop"):
-                self.state.drop_next(
-                    plan["drop"], after_processing=plan.get("after_processing", False)
-                )
-        except (ValueError, TypeError) as exc:
-            return _error(400, f"bad fault plan: {exc}")
+            plan = _fault_plan(body)
+        except _BadInput as exc:
+            return _error(400, f"bad fault plan: {exc.reason}", path=exc.path, reason=exc.reason)
+        if plan.get("fail"):
+            self.state.fail_next(
+                plan["fail"], status=plan.get("status", 503), retry_after=plan.get("retry_after")
+            )
+        if plan.get("drop"):
+            self.state.drop_next(plan["drop"], after_processing=plan.get("after_processing", False))
         return _json(200, {"pending_faults": self.state.pending_faults})
 
     async def mermaid(self, request: Request) -> Response:
@@ -209,29 +334,72 @@ class _Routes:
         )
 
 
-_FAULT_FIELDS: dict[str, tuple[type, ...]] = {
-    "fail": (int,),
-    "status": (int,),
-    "retry_after": (int, float),
-    "drop": (int,),
-    "after_processing": (bool,),
-}
+def _list_limit(text: str | None) -> int:
+    """``?limit=`` of ``GET /_dev/traversals``: a plain decimal from 0 to `_MAX_LIST_LIMIT`."""
+    if text is None:
+        return _DEFAULT_LIST_LIMIT
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit() and len(digits) <= len(str(_MAX_LIST_LIMIT))):
+        raise _BadInput("limit", f"limit must be a whole number from 0 to {_MAX_LIST_LIMIT}")
+    limit = int(digits or "0")
+    if limit > _MAX_LIST_LIMIT:
+        raise _BadInput("limit", f"limit must be a whole number from 0 to {_MAX_LIST_LIMIT}")
+    return limit
+
+
+_PLAN_EXAMPLE = 'such as {"fail": 2, "status": 503, "retry_after": 1} or {"drop": 1}'
+
+
+def _whole(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _BadInput(f"$.{name}", f"{name!r} must be a whole number from {low} to {high:_}")
+    return value
 
 
 def _fault_plan(body: bytes) -> dict[str, Any]:
-    """Read the body of ``POST /_dev/faults`` (see `_FAULT_FIELDS`)."""
-    plan = json.loads(body or b"{}")
+    """Read and check the body of ``POST /_dev/faults`` (at most 4 KiB, so at most ~4,000 deep).
+
+    Raises:
+        _BadInput: with the path of the first problem.
+    """
+    if not body.strip():
+        return {}
+    try:
+        plan = loads_strict(body)
+    except SpecDecodeError as exc:
+        raise _BadInput("$", exc.reason) from None
     if not isinstance(plan, dict):
-        raise ValueError('expected an object such as {"fail": 2, "status": 503, "retry_after": 1}')
+        raise _BadInput("$", f"expected an object {_PLAN_EXAMPLE}")
+    checked: dict[str, Any] = {}
     for name, value in plan.items():
-        kinds = _FAULT_FIELDS.get(name)
-        if kinds is None:
-            raise ValueError(f"unknown field {name!r}; valid fields: {', '.join(_FAULT_FIELDS)}")
+        if name not in ("fail", "drop", "status", "retry_after", "after_processing"):
+            raise _BadInput(
+                f"$.{name}",
+                f"unknown field {name!r}; valid fields: fail, status, retry_after, drop, "
+                "after_processing",
+            )
         if value is None:
             continue
-        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            raise ValueError(f"{name!r} has the wrong type")
-    return plan
+        if name in ("fail", "drop"):
+            checked[name] = _whole(name, value, 0, _MAX_FAULTS)
+        elif name == "status":
+            checked[name] = _whole(name, value, 400, 599)
+        elif name == "retry_after":
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= _MAX_RETRY_AFTER
+            ):
+                raise _BadInput(
+                    "$.retry_after",
+                    f"'retry_after' must be a number of seconds from 0 to {_MAX_RETRY_AFTER}",
+                )
+            checked[name] = value
+        elif not isinstance(value, bool):
+            raise _BadInput(f"$.{name}", f"{name!r} must be true or false")
+        else:
+            checked[name] = value
+    return checked
 
 
 def _replay(
@@ -247,15 +415,19 @@ def _replay(
 
 
 def _unauthorized() -> Response:
+    reason = "missing or wrong API key: send Authorization: Bearer <key>"
     return _error(
         401,
-        "missing or wrong API key: send Authorization: Bearer <key>",
+        reason,
         {"WWW-Authenticate": 'Bearer realm="waygrid"'},
+        path="Authorization",
+        reason=reason,
     )
 
 
 def _too_large(limit: int) -> Response:
-    return _error(413, f"request body too large: the limit is {limit} bytes")
+    reason = f"request body too large: the limit is {limit} bytes"
+    return _error(413, reason, path="$", reason=reason)
 
 
 def create_app(
@@ -299,12 +471,12 @@ def create_app(
             Route("/_dev/", routes.page, methods=["GET"]),
             Route("/_dev/health", routes.health, methods=["GET"]),
             Route("/_dev/traversals", routes.traversals, methods=["GET"]),
-            Route("/_dev/traversals/{traversal_id}", routes.traversal, methods=["GET"]),
+            Route("/_dev/traversals/{traversal_id:path}", routes.traversal, methods=["GET"]),
             Route("/_dev/reset", routes.reset, methods=["POST"]),
             Route("/_dev/faults", routes.faults, methods=["POST"]),
             Route("/_dev/static/mermaid.min.js", routes.mermaid, methods=["GET"]),
         ],
-        exception_handlers={404: _not_found, 405: _not_found},
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _internal_error},
     )
     app.router.redirect_slashes = False  # the server answers 404 for /v1/ingest/
     app.state.waygrid = state

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import cast
 
 __all__ = ["spaces2"]
 
@@ -52,53 +54,98 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
-def spaces2(value: object, *, limit: int = 1 << 20) -> str:
+class _Output:
+    """The text printed so far; refuses everything past ``limit`` characters."""
+
+    __slots__ = ("chunks", "cut", "pending", "room")
+
+    def __init__(self, limit: int) -> None:
+        self.chunks: list[str] = []
+        self.pending: list[str] = []  # joined into one chunk every few hundred writes
+        self.room = limit
+        self.cut = False
+
+    def write(self, text: str) -> None:
+        if len(text) > self.room:
+            text = text[: self.room]
+            self.cut = True
+        self.pending.append(text)
+        self.room -= len(text)
+        if len(self.pending) >= 512:  # small strings cost ~50 bytes each: keep few alive
+            self.chunks.append("".join(self.pending))
+            self.pending.clear()
+
+    def newline(self, depth: int) -> None:
+        # Never builds an indent longer than the room left, however deep the value is.
+        self.write("\n" + _INDENT * min(depth, self.room // len(_INDENT) + 1))
+
+    def text(self, suffix: str) -> str:
+        """Everything written, then ``suffix`` (joined once: no copy of the whole to append it)."""
+        self.pending.append(suffix)
+        self.chunks.append("".join(self.pending))
+        self.pending.clear()
+        return "".join(self.chunks)
+
+
+class _Frame:
+    """An array or object being printed: its remaining items and where it stands."""
+
+    __slots__ = ("depth", "first", "items", "keyed")
+
+    def __init__(self, items: Iterator[object], depth: int, *, keyed: bool) -> None:
+        self.items = items
+        self.depth = depth
+        self.keyed = keyed
+        self.first = True
+
+
+def spaces2(value: object, *, limit: int = 1 << 20, prefix: str = "") -> str:
     """``value`` printed like circe's ``Printer.spaces2``: two-space indent, ``"key" : value``.
 
-    Empty arrays and objects keep circe's line breaks. Iterative, so any nesting depth works; the
-    output stops after about ``limit`` characters (deeply nested input grows quadratically).
+    Empty arrays and objects keep circe's line breaks. The output is cut after ``limit``
+    characters (then marked as truncated). Streaming: memory is one small frame per open array
+    or object, whatever their length, and time is linear in the output, so a hostile body costs
+    no more than its size even when deep nesting would make the full text huge. ``prefix`` is
+    put in front (not counted in ``limit``) without copying the whole text once more.
     """
-    out: list[str] = []
-    size = 0
-    # Work items: a str is emitted as is; a tuple (value, depth) is printed.
-    work: list[str | tuple[object, int]] = [(value, 0)]
-    while work:
-        item = work.pop()
-        if isinstance(item, str):
-            out.append(item)
-            size += len(item)
+    out = _Output(limit)
+    out.pending.append(prefix)
+    stack: list[_Frame] = []
+    _open(value, 0, out, stack)
+    end = object()
+    while stack and out.room > 0:
+        frame = stack[-1]
+        item = next(frame.items, end)
+        if item is end:
+            stack.pop()
+            out.newline(frame.depth)
+            out.write("}" if frame.keyed else "]")
+            continue
+        if frame.first:
+            frame.first = False
         else:
-            current, depth = item
-            if isinstance(current, dict):
-                inner = "\n" + _INDENT * (depth + 1)
-                closing = "\n" + _INDENT * depth + "}"
-                work.append(closing)
-                keys = list(current)
-                for index in range(len(keys) - 1, -1, -1):
-                    work.append((current[keys[index]], depth + 1))
-                    separator = "," + inner if index else ""
-                    work.append(separator + _string(keys[index]) + " : ")
-                out.append("{" + inner)
-                size += len(inner) + 1
-            elif isinstance(current, list):
-                if not current:
-                    text = "[\n" + _INDENT * depth + "]"
-                    out.append(text)
-                    size += len(text)
-                    continue
-                inner = "\n" + _INDENT * (depth + 1)
-                work.append("\n" + _INDENT * depth + "]")
-                for index in range(len(current) - 1, -1, -1):
-                    work.append((current[index], depth + 1))
-                    if index:
-                        work.append("," + inner)
-                out.append("[" + inner)
-                size += len(inner) + 1
-            else:
-                text = _scalar(current)
-                out.append(text)
-                size += len(text)
-        if size > limit:
-            out.append(_TRUNCATED)
-            break
-    return "".join(out)
+            out.write(",")
+            out.newline(frame.depth + 1)
+        if frame.keyed:
+            key, item = cast("tuple[str, object]", item)
+            out.write(_string(key) + " : ")
+        _open(item, frame.depth + 1, out, stack)
+    return out.text(_TRUNCATED if out.cut or stack else "")
+
+
+def _open(value: object, depth: int, out: _Output, stack: list[_Frame]) -> None:
+    """Print a scalar, or start an array or object (its items follow from the stack)."""
+    if isinstance(value, dict):
+        out.write("{")
+        out.newline(depth + 1)
+        stack.append(_Frame(iter(value.items()), depth, keyed=True))
+    elif isinstance(value, list):
+        out.write("[")
+        if value:
+            out.newline(depth + 1)
+            stack.append(_Frame(iter(value), depth, keyed=False))
+        else:
+            out.newline(depth)
+            out.write("]")
+    else:
+        out.write(_scalar(value))

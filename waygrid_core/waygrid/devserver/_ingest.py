@@ -95,17 +95,17 @@ def ingest(body: bytes, *, json_conditions: bool) -> tuple[Accepted | Rejected, 
         return Rejected(MALFORMED_BODY, "$", exc.reason), None
     if not isinstance(document, dict):
         reason = f'expected a JSON object {{"graph": <spec>}}, got {_type_name(document)}'
-        return Rejected(INVALID_BODY + spaces2(document), "$", reason), document
+        return Rejected(spaces2(document, prefix=INVALID_BODY), "$", reason), document
     graph = document.get("graph")
     if graph is None:
         reason = "missing required field 'graph': the body must be {\"graph\": <spec>}"
-        return Rejected(INVALID_BODY + spaces2(document), "$", reason), document
+        return Rejected(spaces2(document, prefix=INVALID_BODY), "$", reason), document
     try:
         spec = decode_spec(graph, lenient=False, json_conditions=json_conditions)
     except SpecDecodeError as exc:
         if exc.stage == "infinite-duration":
             return Rejected(INFINITE_DURATION, exc.path, exc.reason), document
-        return Rejected(INVALID_BODY + spaces2(document), exc.path, exc.reason), document
+        return Rejected(spaces2(document, prefix=INVALID_BODY), exc.path, exc.reason), document
     try:
         dag = compile_spec(spec)
     except SpecValidationError as exc:

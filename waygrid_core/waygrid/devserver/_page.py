@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from html import escape
 from typing import TYPE_CHECKING
 
 from ..dag import compile_spec, to_mermaid
 from ..errors import WaygridError
+from ._circe import spaces2
 
 if TYPE_CHECKING:
     from ._state import DevState
@@ -15,8 +17,14 @@ if TYPE_CHECKING:
 
 __all__ = ["PAGE_SIZE", "render_page"]
 
+logger = logging.getLogger("waygrid.devserver")
+
 PAGE_SIZE = 50
 """How many traversals the page shows (the newest)."""
+
+# Control characters other than tab and line breaks are shown as JSON-style escapes: HTML has no
+# place for them (U+0000 would be replaced by the browser), and they must not vanish silently.
+_CONTROLS = {code: f"\\u{code:04x}" for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
@@ -40,9 +48,13 @@ def _payload_text(traversal: Traversal) -> str | None:
         document = traversal.document()
         if "payload" not in document:
             return None
-        return json.dumps(document["payload"], indent=2, ensure_ascii=False)
+        payload = document["payload"]
     except (ValueError, RecursionError, WaygridError):
         return "(the payload cannot be shown)"
+    try:
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):  # nested beyond the C encoder: print it iteratively
+        return spaces2(payload)
 
 
 def _section(traversal: Traversal) -> str:
@@ -64,6 +76,10 @@ def _section(traversal: Traversal) -> str:
         parts.append(f'<pre class="mermaid">{escape(diagram)}</pre>')
     except (WaygridError, ValueError, RecursionError) as exc:
         parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(str(exc))}</p>')
+    except Exception as exc:  # a bug: one traversal must not take the page down for everyone
+        logger.exception("waygrid dev server could not draw traversal %s", traversal.traversal_id)
+        problem = f"{type(exc).__name__} (a dev server bug, see its log)"
+        parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(problem)}</p>')
     payload = _payload_text(traversal)
     if payload is not None:
         parts.append(
@@ -75,7 +91,11 @@ def _section(traversal: Traversal) -> str:
 
 
 def render_page(state: DevState) -> str:
-    """The HTML of ``/_dev/`` (scripts and links are relative to it)."""
+    """The HTML of ``/_dev/`` (scripts and links are relative to it).
+
+    Blocks on the store and renders every DAG: call it from a worker thread. The text may hold
+    lone surrogates (accepted in JSON escapes); encode it with ``backslashreplace``.
+    """
     total = state.store.count()
     traversals = state.store.list(newest_first=True, limit=PAGE_SIZE)
     if traversals:
@@ -93,7 +113,7 @@ def render_page(state: DevState) -> str:
         if state.strict
         else "default (JSON-pointer conditions allowed)"
     )
-    return f"""<!doctype html>
+    page = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -118,3 +138,4 @@ mermaid.run({{querySelector: "pre.mermaid"}});
 </body>
 </html>
 """
+    return page.translate(_CONTROLS)

@@ -38,6 +38,16 @@ def utc_now_text() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class _Planned:
+    """``remaining`` more plays of one fault: a plan's memory is constant, whatever its count."""
+
+    __slots__ = ("fault", "remaining")
+
+    def __init__(self, fault: Fault, remaining: int) -> None:
+        self.fault = fault
+        self.remaining = remaining
+
+
 class _Connection:
     __slots__ = ("closed", "protocol")
 
@@ -75,7 +85,8 @@ class DevState:
         self._started = time.monotonic()
         self._api_key = None if api_key is None else api_key.encode("utf-8")
         self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
+        self._faults: deque[_Planned] = deque()
+        self._pending_faults = 0
         self._connections: dict[Any, _Connection] = {}
         self.connections_accepted = 0
         """TCP connections accepted since start or the last reset (0 when run in-process)."""
@@ -120,19 +131,31 @@ class DevState:
     def _add_faults(self, count: int, fault: Fault) -> None:
         if count < 0:
             raise ValueError("count must be >= 0")
+        if count == 0:
+            return
         with self._lock:
-            self._faults.extend([fault] * count)
+            if self._faults and self._faults[-1].fault == fault:
+                self._faults[-1].remaining += count
+            else:
+                self._faults.append(_Planned(fault, count))
+            self._pending_faults += count
 
     def next_fault(self) -> Fault | None:
         """Take the next injected fault, if one is pending."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            if not self._faults:
+                return None
+            planned = self._faults[0]
+            planned.remaining -= 1
+            if planned.remaining == 0:
+                self._faults.popleft()
+            self._pending_faults -= 1
+            return planned.fault
 
     @property
     def pending_faults(self) -> int:
         """How many injected faults are still to be played."""
-        with self._lock:
-            return len(self._faults)
+        return self._pending_faults
 
     # --- Counters, connections -----------------------------------------------------------------
 
@@ -178,6 +201,7 @@ class DevState:
         self.store.clear()
         with self._lock:
             self._faults.clear()
+            self._pending_faults = 0
             self.connections_accepted = 0
             self.ingest_requests = 0
 
