@@ -139,7 +139,20 @@ class WaygridConnectionError(WaygridAPIError):
 
 
 class WaygridTimeoutError(WaygridConnectionError):
-    """The server did not answer in time."""
+    """The server did not answer in time.
+
+    Attributes:
+        deadline: Which limit ran out: ``"attempt"`` (one attempt's overall deadline, the
+            client's ``attempt_timeout``), ``"total"`` (the deadline of the whole submit across
+            its attempts and backoff waits), or None (one of httpx's per-phase timeouts:
+            connect, write, read, pool).
+    """
+
+    def __init__(
+        self, message: str, *, deadline: Literal["attempt", "total"] | None = None
+    ) -> None:
+        self.deadline = deadline
+        super().__init__(message)
 
 
 class WaygridStatusError(WaygridAPIError):

@@ -14,7 +14,9 @@ from waygrid.errors import WaygridError
 __all__ = [
     "check_api_key",
     "check_base_url",
+    "check_deadline",
     "check_idempotency_key",
+    "check_retries",
     "check_seconds",
     "default_headers",
     "read_env",
@@ -63,6 +65,24 @@ def check_seconds(option: str, seconds: float) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{option} must be finite and >= 0, got {seconds!r}")
     return float(seconds)
+
+
+def check_deadline(option: str, seconds: float | None) -> float | None:
+    """None (no deadline) or a finite number of seconds > 0, as a float."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ValueError(f"{option} must be a number of seconds or None, got {seconds!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{option} must be finite and > 0 (or None), got {seconds!r}")
+    return float(seconds)
+
+
+def check_retries(option: str, retries: int) -> int:
+    """An int >= 0."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"{option} must be an int >= 0, got {retries!r}")
+    return retries
 
 
 def check_idempotency_key(key: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 import anyio
 import httpx
@@ -25,7 +26,9 @@ from waygrid.errors import (
 from ._config import (
     check_api_key,
     check_base_url,
+    check_deadline,
     check_idempotency_key,
+    check_retries,
     check_seconds,
     default_headers,
     read_env,
@@ -51,6 +54,15 @@ DEFAULT_BACKOFF_CAP: Final = 8.0
 DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
+
+
+def _derived_attempt_timeout(timeout: httpx.Timeout) -> float | None:
+    """The default ``attempt_timeout``: connect plus read timeout; None without a read timeout."""
+    if timeout.read is None:
+        return None
+    return timeout.read + (timeout.connect or 0.0)
+
+
 _PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
@@ -96,7 +108,9 @@ class WaygridClient:
     """
 
     __slots__ = (
+        "_attempt_timeout",
         "_cache",
+        "_deadline",
         "_depth",
         "_display_url",
         "_has_key",
@@ -125,6 +139,8 @@ class WaygridClient:
         backoff_cap: float = DEFAULT_BACKOFF_CAP,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        attempt_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         """Configure a client; no connection is made until the first ``submit()``.
 
@@ -144,14 +160,28 @@ class WaygridClient:
             backoff_cap: Longest backoff step, in seconds.
             retry_after_cap: Longest wait, in seconds, that a ``Retry-After`` header can impose.
             limits: Connection pool limits; the default allows 100 requests in flight.
+            attempt_timeout: The most seconds one attempt may take as a whole: waiting for a
+                pooled connection, connecting, sending, and reading the entire answer. None
+                (the default) derives it from ``timeout``: its connect timeout plus its read
+                timeout (40 s with the default timeout, 4 s with ``timeout=2``), or no attempt
+                deadline when ``timeout`` has no read timeout. httpx's own timeouts are per
+                phase and per read, so without this a server trickling its answer byte by byte
+                could hold a submit forever. An attempt cut by it counts as a read timeout.
+            deadline: The most seconds one ``submit()`` may take in total, across all its
+                attempts and the backoff waits between them; None (the default) for no total
+                deadline. ``submit(deadline=...)`` overrides it for one call.
 
         Raises:
             ValueError: An argument is malformed (the message never repeats the API key).
         """
         ingest, display = check_base_url(base_url)
         check_api_key(api_key)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        check_retries("max_retries", max_retries)
+        own_timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if attempt_timeout is None:
+            attempt_timeout = _derived_attempt_timeout(own_timeout)
+        else:
+            attempt_timeout = check_deadline("attempt_timeout", attempt_timeout)
         default, secrets = default_headers(api_key, headers)
         if ingest.password:
             secrets.append(ingest.password)
@@ -161,7 +191,9 @@ class WaygridClient:
         self._has_key = bool(api_key)
         self._headers = default
         self._redact = Redactor(secrets)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = own_timeout
+        self._attempt_timeout = attempt_timeout
+        self._deadline = check_deadline("deadline", deadline)
         self._limits = limits
         self._transport = transport
         self._retry = RetrySettings(
@@ -191,6 +223,8 @@ class WaygridClient:
         backoff_cap: float = DEFAULT_BACKOFF_CAP,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        attempt_timeout: float | None = None,
+        deadline: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> _ClientT:
         """A client configured from environment variables.
@@ -210,6 +244,8 @@ class WaygridClient:
             backoff_cap: As in the constructor.
             retry_after_cap: As in the constructor.
             limits: As in the constructor.
+            attempt_timeout: As in the constructor.
+            deadline: As in the constructor.
             environ: Where to read the variables; ``os.environ`` by default.
 
         Raises:
@@ -237,6 +273,8 @@ class WaygridClient:
             backoff_cap=backoff_cap,
             retry_after_cap=retry_after_cap,
             limits=limits,
+            attempt_timeout=attempt_timeout,
+            deadline=deadline,
         )
 
     @property
@@ -248,6 +286,16 @@ class WaygridClient:
     def max_retries(self) -> int:
         """Retries after the first attempt."""
         return self._retry.max_retries
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The most seconds one attempt may take as a whole (None: no attempt deadline)."""
+        return self._attempt_timeout
+
+    @property
+    def deadline(self) -> float | None:
+        """The default total deadline of a ``submit()``, in seconds (None: none)."""
+        return self._deadline
 
     def __repr__(self) -> str:
         key = "'***'" if self._has_key else "None"
@@ -331,6 +379,8 @@ class WaygridClient:
         *,
         idempotency_key: str | None = None,
         validate: bool = True,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> SubmitResult:
         """Send a spec to ``POST {base_url}/v1/ingest`` and return the started traversal.
 
@@ -345,6 +395,12 @@ class WaygridClient:
                 make a submit repeatable across processes.
             validate: Run ``spec.validate()`` first, so a graph the server would reject fails
                 here without a network round trip.
+            max_retries: Retries after the first attempt for this call; None uses the
+                client's ``max_retries``.
+            deadline: The most seconds this call may take in total, across all attempts and
+                backoff waits; None uses the client's ``deadline`` (itself None by default: no
+                total deadline). An attempt in flight when it runs out is abandoned, and a
+                backoff wait that would end after it is not taken.
 
         Returns:
             The traversal id and DAG hash the server returned, with the key and attempt count.
@@ -359,9 +415,17 @@ class WaygridClient:
             RateLimitError: 429 after the last retry.
             ServerError: 5xx after the last retry.
             WaygridStatusError: Any other error status (e.g. 409 for a reused key).
-            WaygridTimeoutError: No answer in time (after the last retry, when retried).
+            WaygridTimeoutError: No answer in time (after the last retry, when retried), or the
+                attempt or total deadline ran out (``.deadline`` says which).
             WaygridConnectionError: The server could not be reached or dropped the connection.
+            ValueError: ``max_retries`` or ``deadline`` is malformed (nothing was sent).
         """
+        retries = (
+            self._retry.max_retries
+            if max_retries is None
+            else check_retries("max_retries", max_retries)
+        )
+        total = self._deadline if deadline is None else check_deadline("deadline", deadline)
         body = self._body(spec, payload, validate)
         if idempotency_key is None:
             key = os.urandom(16).hex()  # a random 128-bit key, cheaper than uuid4().hex
@@ -370,18 +434,35 @@ class WaygridClient:
         headers = {"Idempotency-Key": key}
         url = self._ingest_url
         settings = self._retry
+        per_attempt = self._attempt_timeout
+        total_at = math.inf if total is None else anyio.current_time() + total
         attempt = 0
         while True:
             attempt += 1
             debug = logger.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
-            try:
-                response = await self._client().post(url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                failure = classify_transport_error(exc, settings.retry_read_timeouts)
-                error: WaygridError = self._transport_error(exc, failure, attempt)
-                retryable, retry_after, summary = failure.retryable, None, type(exc).__name__
-            else:
+            attempt_at = math.inf if per_attempt is None else anyio.current_time() + per_attempt
+            response: httpx.Response | None = None
+            error: WaygridError | None = None
+            retryable, retry_after, summary = False, None, ""
+            with anyio.CancelScope(deadline=min(attempt_at, total_at)) as scope:
+                try:
+                    response = await self._client().post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    failure = classify_transport_error(exc, settings.retry_read_timeouts)
+                    error = self._transport_error(exc, failure, attempt)
+                    retryable, summary = failure.retryable, type(exc).__name__
+            if scope.cancelled_caught:
+                which: Literal["attempt", "total"] = (
+                    "total" if total_at <= attempt_at else "attempt"
+                )
+                error = self._deadline_error(
+                    which, total if which == "total" else per_attempt, attempt
+                )
+                retryable = which == "attempt" and settings.retry_read_timeouts
+                summary = f"{which} deadline"
+                response = None
+            if response is not None:
                 status = response.status_code
                 if debug:
                     logger.debug(
@@ -396,7 +477,6 @@ class WaygridClient:
                     if ids is not None:
                         return SubmitResult(ids[0], ids[1], key, attempt, status)
                     error = self._malformed_success(status, response)
-                    retryable, retry_after, summary = False, None, ""
                 else:
                     outcome = classify_status(
                         status,
@@ -410,18 +490,48 @@ class WaygridClient:
                     )
                     error, retryable = outcome.error, outcome.retryable
                     retry_after, summary = outcome.retry_after, outcome.summary
-            if not retryable or attempt > settings.max_retries:
+            assert error is not None
+            if not retryable or attempt > retries:
                 raise error
             delay = settings.delay(attempt, retry_after)
+            if anyio.current_time() + delay >= total_at:
+                raise WaygridTimeoutError(
+                    f"POST {self._display_url}: the total deadline (deadline={total:g} s) would "
+                    f"run out before retry {attempt} of {retries} (due in {delay:.2f} s); "
+                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
+                    f"Last failure: {error}",
+                    deadline="total",
+                ) from None
             logger.info(
                 "POST %s failed (%s), retry %d of %d in %.2f s",
                 self._display_url,
                 summary,
                 attempt,
-                settings.max_retries,
+                retries,
                 delay,
             )
             await anyio.sleep(delay)
+
+    def _deadline_error(
+        self, which: Literal["attempt", "total"], seconds: float | None, attempt: int
+    ) -> WaygridTimeoutError:
+        after = f" (attempt {attempt})" if attempt > 1 else ""
+        if which == "total":
+            limit = f"the total deadline (deadline={seconds:g} s) ran out"
+        else:
+            limit = f"the attempt deadline (attempt_timeout={seconds:g} s) ran out"
+        retry = (
+            ""
+            if which == "total" or self._retry.retry_read_timeouts
+            else "; not retried, as the server may have processed the request "
+            "(pass retry_read_timeouts=True to retry)"
+        )
+        logger.debug("POST %s: %s%s", self._display_url, limit, after)
+        return WaygridTimeoutError(
+            f"POST {self._display_url} timed out: {limit} before the answer was complete"
+            f"{after}{retry}",
+            deadline=which,
+        )
 
     def _transport_error(
         self, exc: httpx.HTTPError, failure: TransportFailure, attempt: int
