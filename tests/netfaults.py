@@ -152,6 +152,7 @@ class FaultServer:
         self._received: list[Received] = []
         self._traversals = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.bytes_sent = 0
         """Bytes of answers written so far (bodies and headers), across all connections."""
@@ -247,7 +248,7 @@ class FaultServer:
         except asyncio.IncompleteReadError:
             return False
         lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+        method, path, _ = [*lines[0].split(" ", 2), "", ""][:3]
         headers: dict[str, str] = {}
         for line in lines[1:]:
             if ":" in line:
@@ -314,17 +315,17 @@ class FaultServer:
         if behaviour.chunked:
             await self._write(writer, b"0\r\n\r\n")
 
-    def _serve(self, started: threading.Event, stop: threading.Event) -> None:
+    def _serve(self, started: threading.Event) -> None:
         loop = asyncio.new_event_loop()
-        self._loop = loop
 
         async def main() -> None:
+            self._stop = asyncio.Event()
             server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
             port = server.sockets[0].getsockname()[1]
             self.url = f"http://127.0.0.1:{port}"
+            self._loop = loop
             started.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.02)
+            await self._stop.wait()
             server.close()
             for task in list(self._tasks):
                 task.cancel()
@@ -335,6 +336,10 @@ class FaultServer:
             loop.run_until_complete(main())
         finally:
             loop.close()
+
+    def _shut_down(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
 
 
 def _success() -> bytes:
@@ -366,13 +371,13 @@ def _response(
 def fault_server(default: Behaviour | None = None) -> Iterator[FaultServer]:
     """Run a `FaultServer` (default behaviour: a healthy ``Slow(0)``) for the ``with`` block."""
     server = FaultServer(Slow(0.0) if default is None else default)
-    started, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=server._serve, args=(started, stop), daemon=True)
+    started = threading.Event()
+    thread = threading.Thread(target=server._serve, args=(started,), daemon=True)
     thread.start()
     if not started.wait(10):
         raise RuntimeError("the fault server did not start")
     try:
         yield server
     finally:
-        stop.set()
+        server._shut_down()
         thread.join(10)

@@ -160,8 +160,12 @@ class WaygridStatusError(WaygridAPIError):
 
     Attributes:
         status_code: The HTTP status.
-        body: The response body as text (request echoes the server adds are removed).
+        body: The response body as text (request echoes the server adds are removed), at most
+            the first MiB the client reads of it.
+        body_truncated: Whether the body was longer than the client reads (1 MiB) and was cut.
     """
+
+    body_truncated: bool = False
 
     def __init__(self, message: str, *, status_code: int, body: str) -> None:
         self.status_code = status_code

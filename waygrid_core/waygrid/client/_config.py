@@ -97,12 +97,19 @@ def default_headers(
 ) -> tuple[httpx.Headers, list[str]]:
     """The headers of every request, and the values among them that are secrets.
 
-    The caller's headers may replace ``User-Agent`` and ``Accept``; ``Content-Type`` and, when a
-    key is given, ``Authorization`` are always ours. Values of headers whose names suggest
-    credentials (``X-Api-Key``, ``Cookie``, ...) are treated as secrets like the API key.
+    The caller's headers may replace ``User-Agent``, ``Accept`` and ``Accept-Encoding``;
+    ``Content-Type`` and, when a key is given, ``Authorization`` are always ours. Values of
+    headers whose names suggest credentials (``X-Api-Key``, ``Cookie``, ...) are treated as
+    secrets like the API key.
     """
     secrets: list[str] = [api_key] if api_key else []
-    merged = {"User-Agent": f"waygrid-python/{__version__}", "Accept": "application/json"}
+    merged = {
+        "User-Agent": f"waygrid-python/{__version__}",
+        "Accept": "application/json",
+        # Uncompressed answers only, so that the 1 MiB read cap bounds memory too (a compressed
+        # chunk is inflated whole before the cap can cut it).
+        "Accept-Encoding": "identity",
+    }
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name) or ":" in name:
             raise ValueError(f"headers: {name!r} is not a valid header name")

@@ -28,6 +28,7 @@ _REJECTED_PREFIXES = (
 _COMPILER_ERROR = "RouteCompilerError"
 _REDACTED = "[redacted]"
 _SNIPPET_CHARS = 500
+_CAP_TEXT = "1 MiB"
 
 
 class Redactor:
@@ -157,13 +158,15 @@ def classify_status(
     idempotency_key: str,
     attempts: int,
     redact: Redactor,
+    cut: bool = False,
 ) -> StatusFailure:
     """Map a non-2xx answer to the error class of the contract and decide whether to retry.
 
     401/403 -> `AuthenticationError`; a body whose ``error`` names an http4s body failure or a
     ``RouteCompilerError`` -> `SpecRejectedError` (never retried); 429 -> `RateLimitError`;
     500/502/503/504 -> `ServerError`; 409 -> idempotency-key conflict; anything else ->
-    `WaygridStatusError`. Only 429 and those 5xx are retryable.
+    `WaygridStatusError`. Only 429 and those 5xx are retryable. ``cut``: the body was longer than
+    the client reads and ``content`` is its first part (said in the message, ``body_truncated``).
     """
     body, parsed = _scrub_body(content.decode("utf-8", errors="replace"), redact)
     error_text = parsed.get("error") if parsed is not None else None
@@ -231,6 +234,9 @@ def classify_status(
             status_code=status,
             body=body,
         )
+    if cut:
+        error.body_truncated = True
+        error.args = (f"{error.args[0]} [response body cut at {_CAP_TEXT}]",)
     return StatusFailure(error, retryable, retry_after, label)
 
 

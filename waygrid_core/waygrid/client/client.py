@@ -9,6 +9,7 @@ import math
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
@@ -40,7 +41,7 @@ from .result import JsonPayload, SubmitResult
 if TYPE_CHECKING:
     from waygrid.spec import Spec
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "WaygridClient"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "WaygridClient"]
 
 logger = logging.getLogger("waygrid")
 
@@ -53,7 +54,24 @@ DEFAULT_BACKOFF_BASE: Final = 0.5
 DEFAULT_BACKOFF_CAP: Final = 8.0
 DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+"""The most bytes of an answer the client reads (1 MiB). A longer body is cut there, its connection
+closed, and the error says so; exceptions keep at most this much of it."""
+_CAP_TEXT: Final = "1 MiB"
+
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one attempt got back: at most `MAX_RESPONSE_BYTES` of the body."""
+
+    status: int
+    phrase: str
+    retry_after: str | None
+    content: bytes
+    cut: bool
+    """Whether the body was longer than `MAX_RESPONSE_BYTES` and cut there."""
 
 
 def _derived_attempt_timeout(timeout: httpx.Timeout) -> float | None:
@@ -442,12 +460,12 @@ class WaygridClient:
             debug = logger.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
             attempt_at = math.inf if per_attempt is None else anyio.current_time() + per_attempt
-            response: httpx.Response | None = None
+            answer: _Answer | None = None
             error: WaygridError | None = None
             retryable, retry_after, summary = False, None, ""
             with anyio.CancelScope(deadline=min(attempt_at, total_at)) as scope:
                 try:
-                    response = await self._client().post(url, content=body, headers=headers)
+                    answer = await self._send(url, body, headers)
                 except httpx.HTTPError as exc:
                     failure = classify_transport_error(exc, settings.retry_read_timeouts)
                     error = self._transport_error(exc, failure, attempt)
@@ -461,9 +479,9 @@ class WaygridClient:
                 )
                 retryable = which == "attempt" and settings.retry_read_timeouts
                 summary = f"{which} deadline"
-                response = None
-            if response is not None:
-                status = response.status_code
+                answer = None
+            if answer is not None:
+                status = answer.status
                 if debug:
                     logger.debug(
                         "POST %s -> %d (attempt %d, %.1f ms)",
@@ -473,20 +491,21 @@ class WaygridClient:
                         (time.perf_counter() - started) * 1000.0,
                     )
                 if 200 <= status < 300:
-                    ids = parse_success(response.content)
+                    ids = None if answer.cut else parse_success(answer.content)
                     if ids is not None:
                         return SubmitResult(ids[0], ids[1], key, attempt, status)
-                    error = self._malformed_success(status, response)
+                    error = self._malformed_success(status, answer)
                 else:
                     outcome = classify_status(
                         status,
-                        response.reason_phrase,
-                        response.content,
-                        response.headers.get("retry-after"),
+                        answer.phrase,
+                        answer.content,
+                        answer.retry_after,
                         url=self._display_url,
                         idempotency_key=key,
                         attempts=attempt,
                         redact=self._redact,
+                        cut=answer.cut,
                     )
                     error, retryable = outcome.error, outcome.retryable
                     retry_after, summary = outcome.retry_after, outcome.summary
@@ -554,13 +573,46 @@ class WaygridClient:
             f"POST {self._display_url} failed while {failure.phase}{after} ({cause})"
         )
 
-    def _malformed_success(self, status: int, response: httpx.Response) -> WaygridError:
-        text = self._redact(response.content.decode("utf-8", errors="replace"))
+    async def _send(self, url: httpx.URL, body: bytes, headers: dict[str, str]) -> _Answer:
+        """POST and read at most `MAX_RESPONSE_BYTES` of the answer; a longer one is cut and its
+        connection closed (closing a partly read response never returns it to the pool)."""
+        http = self._client()
+        request = http.build_request("POST", url, content=body, headers=headers)
+        response = await http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            room = MAX_RESPONSE_BYTES
+            cut = False
+            async for chunk in response.aiter_bytes():
+                if len(chunk) > room:
+                    chunks.append(chunk[:room])
+                    cut = True
+                    break
+                chunks.append(chunk)
+                room -= len(chunk)
+        finally:
+            await response.aclose()
+        return _Answer(
+            response.status_code,
+            response.reason_phrase,
+            response.headers.get("retry-after"),
+            b"".join(chunks),
+            cut,
+        )
+
+    def _malformed_success(self, status: int, answer: _Answer) -> WaygridError:
+        text = self._redact(answer.content.decode("utf-8", errors="replace"))
         shown = text.strip()[:200]
-        return WaygridStatusError(
-            f"POST {self._display_url} answered {status} without the expected "
+        if answer.cut:
+            what = f"a body longer than {_CAP_TEXT} (cut at {_CAP_TEXT}) instead of the expected"
+        else:
+            what = "without the expected"
+        error = WaygridStatusError(
+            f"POST {self._display_url} answered {status} {what} "
             f'{{"traversalId": ..., "dagHash": ...}} body; is base_url the address of a Waygrid '
             f"server? (got {shown!r})",
             status_code=status,
             body=text,
         )
+        error.body_truncated = answer.cut
+        return error
