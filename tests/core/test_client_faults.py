@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -9,9 +10,28 @@ from typing import Any
 
 import pytest
 
-from tests.netfaults import Answer, FaultServer, Hang, HugeBody, Slow, Trickle, fault_server
-from waygrid import Node, ServerError, Spec, WaygridStatusError, WaygridTimeoutError
+from tests.netfaults import (
+    Answer,
+    FaultServer,
+    Hang,
+    HugeBody,
+    ProxyStatus,
+    Slow,
+    Trickle,
+    fault_server,
+)
+from waygrid import (
+    AuthenticationError,
+    Node,
+    ServerError,
+    Spec,
+    SpecError,
+    SpecRejectedError,
+    WaygridStatusError,
+    WaygridTimeoutError,
+)
 from waygrid.client import MAX_RESPONSE_BYTES, WaygridClient
+from waygrid.errors import is_permanent
 
 FAST: dict[str, Any] = {"backoff_base": 0.001, "backoff_cap": 0.005}
 SPEC = Spec.single(Node.standard("waygrid://processor/a"))
@@ -183,3 +203,84 @@ async def test_identity_encoding_is_asked_for(server: FaultServer) -> None:
 def test_max_response_bytes() -> None:
     """The cap is a public constant of 1 MiB."""
     assert MAX_RESPONSE_BYTES == 1 << 20
+
+
+# --- Finding 2 (client half): a proxy's status is not a rejected spec ---------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [404, 400, 421])
+async def test_proxy_status_is_not_permanent(server: FaultServer, status: int) -> None:
+    """An ingress's HTML 404/400/421: one request (contract), but worth sending again later."""
+    server.reset(ProxyStatus(status))
+    async with WaygridClient(server.url, **FAST) as client:
+        with pytest.raises(WaygridStatusError) as caught:
+            await client.submit(SPEC)
+    error = caught.value
+    assert type(error) is WaygridStatusError
+    assert error.status_code == status
+    assert error.retryable
+    assert not is_permanent(error)
+    assert "nginx" in error.body
+    assert len(server.requests) == 1  # the client's own loop keeps the contract's rule
+    if status != 404:
+        assert "proxy" in str(error)
+
+
+@pytest.mark.anyio
+async def test_waygrid_rejection_is_permanent(server: FaultServer) -> None:
+    """The server's 500 with a compiler error is the one permanent answer."""
+    text = "com.monadial.waygrid.common.domain.RouteCompilerError: fork needs two branches"
+    server.reset(Answer(500, json.dumps({"error": text}).encode()))
+    async with WaygridClient(server.url, **FAST) as client:
+        with pytest.raises(SpecRejectedError) as caught:
+            await client.submit(SPEC)
+    assert not caught.value.retryable
+    assert is_permanent(caught.value)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [400, 404, 422])
+async def test_rejection_text_under_another_status_is_not_recognised(
+    server: FaultServer, status: int
+) -> None:
+    """Only Waygrid's 500 {"error": ...} is a rejection: the same text as a 4xx is not permanent."""
+    text = "org.http4s.InvalidMessageBodyFailure: Invalid message body"
+    server.reset(Answer(status, json.dumps({"error": text}).encode()))
+    async with WaygridClient(server.url, **FAST) as client:
+        with pytest.raises(WaygridStatusError) as caught:
+            await client.submit(SPEC)
+    assert not isinstance(caught.value, SpecRejectedError)
+    assert not is_permanent(caught.value)
+
+
+@pytest.mark.anyio
+async def test_proxy_502_is_retried_and_not_permanent(server: FaultServer) -> None:
+    """A gateway's HTML 502 is retried by the client, and not permanent after the last retry."""
+    server.reset(ProxyStatus(502))
+    async with WaygridClient(server.url, max_retries=2, **FAST) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.submit(SPEC)
+    assert len(server.requests) == 3
+    assert not is_permanent(caught.value)
+
+
+@pytest.mark.anyio
+async def test_other_failures_are_not_permanent(server: FaultServer) -> None:
+    """401, a malformed 2xx and timeouts may all succeed later; a bad payload never will."""
+    server.reset(Answer(401, b'{"error":"unauthorized"}'))
+    async with WaygridClient(server.url, max_retries=0, attempt_timeout=0.2, **FAST) as client:
+        with pytest.raises(AuthenticationError) as auth:
+            await client.submit(SPEC)
+        server.reset(Answer(200, b"<html>portal</html>"))
+        with pytest.raises(WaygridStatusError) as malformed:
+            await client.submit(SPEC)
+        server.reset(Hang())
+        with pytest.raises(WaygridTimeoutError) as timeout:
+            await client.submit(SPEC)
+        with pytest.raises(SpecError) as bad_payload:
+            await client.submit(SPEC, payload={"x": float("nan")})
+    assert [is_permanent(e.value) for e in (auth, malformed, timeout)] == [False] * 3
+    assert is_permanent(bad_payload.value)
+    assert not is_permanent(ValueError("not a Waygrid error"))
