@@ -94,3 +94,14 @@ def test_bad_base_url_is_a_waygrid_error() -> None:
         settings.create_client()
 
     assert KEY not in str(caught.value)
+
+
+def test_repr_and_str_hide_credentials_in_the_base_url() -> None:
+    """https://user:password@host shows as https://host in repr() and str()."""
+    settings = WaygridSettings(base_url="https://deploy-bot:hunter2@api.waygrid.io/gw")
+
+    for text in (repr(settings), str(settings)):
+        assert "hunter2" not in text
+        assert "deploy-bot" not in text
+        assert "https://api.waygrid.io/gw" in text
+    assert settings.base_url == "https://deploy-bot:hunter2@api.waygrid.io/gw"  # still usable

@@ -174,7 +174,7 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .client import WaygridClient
+    from .client import WaygridClient, redact_url
 
     document = _load(args.file)  # decode errors are reported by main()
     given, payload = _payload(args.payload)
@@ -199,7 +199,7 @@ def _submit(args: argparse.Namespace) -> int:
         result = asyncio.run(submit())
     except WaygridConnectionError as exc:
         raise CliError(
-            f"cannot reach the Waygrid server at {base_url}: {exc}\n"
+            f"cannot reach the Waygrid server at {redact_url(base_url)}: {exc}\n"
             "Is it running? Start a local one with: waygrid dev"
         ) from None
     _print(json.dumps({"traversalId": result.traversal_id, "dagHash": result.dag_hash}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._config import redact_url
 from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, WaygridClient
 from .result import JsonPayload, SubmitResult
 
@@ -12,4 +13,5 @@ __all__ = [
     "JsonPayload",
     "SubmitResult",
     "WaygridClient",
+    "redact_url",
 ]

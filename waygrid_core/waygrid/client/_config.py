@@ -20,12 +20,32 @@ __all__ = [
     "check_seconds",
     "default_headers",
     "read_env",
+    "redact_url",
 ]
 
 _INGEST_PATH = "/v1/ingest"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+# Scheme and "//" (optional), then the userinfo: everything up to the last "@" of the authority.
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?[^/?#]*@")
 _SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|cookie|session|passw", re.IGNORECASE)
+
+
+def redact_url(url: object) -> str:
+    """``url`` as text without its userinfo (``user:password@``), for reprs, logs and messages.
+
+    Works on any text, valid URL or not, and never raises: ``https://user:pw@host/x`` becomes
+    ``https://host/x``, ``user:pw@host:1337`` becomes ``host:1337``, and anything without userinfo
+    is returned unchanged (None gives ``'None'``). The authority ends at the first ``/``, ``?``
+    or ``#`` (RFC 3986, as httpx and browsers read it). The client shows its URL this way
+    everywhere.
+
+    Example:
+        >>> redact_url("https://bot:hunter2@gw.example.com/waygrid/")
+        'https://gw.example.com/waygrid/'
+    """
+    text = url if isinstance(url, str) else str(url)
+    return _USERINFO.sub(lambda match: match.group(1) or "", text, count=1)
 
 
 def check_base_url(base_url: str) -> tuple[httpx.URL, str]:
@@ -42,8 +62,7 @@ def check_base_url(base_url: str) -> tuple[httpx.URL, str]:
     if url.query or url.fragment:
         raise ValueError("base_url must not have a query string or fragment")
     ingest = url.copy_with(path=url.path.rstrip("/") + _INGEST_PATH)
-    display = str(ingest.copy_with(username=None, password=None)) if url.userinfo else str(ingest)
-    return ingest, display
+    return ingest, redact_url(str(ingest))
 
 
 def check_api_key(api_key: str | None) -> None:
