@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from waygrid.client import WaygridClient
+from waygrid.client import DEFAULT_TIMEOUT, WaygridClient
 
-__all__ = ["OutboxSettings", "Problem", "WaygridSettings", "get_settings", "settings_problems"]
+__all__ = [
+    "SEND_CONCURRENCY",
+    "OutboxSettings",
+    "Problem",
+    "WaygridSettings",
+    "get_settings",
+    "lease_margin",
+    "settings_problems",
+]
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+SEND_CONCURRENCY = 32
+"""Rows one sender (a dispatch pass) has in flight at once (the pool holds 100 connections)."""
+
+
+def redact_url(url: object) -> str:
+    """``url`` as text with any ``user:password@`` removed (for reprs, messages and hints)."""
+    text = str(url)
+    parts = urlsplit(text.strip()) if "@" in text else None
+    if parts is None or not parts.netloc or "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def lease_margin(lease: float) -> float:
+    """The end of a lease kept free of sending, to record the outcome: 20 %, at most 30 s."""
+    return min(0.2 * lease, 30.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +60,19 @@ class OutboxSettings:
     """``WAYGRID_OUTBOX_BATCH_SIZE``: rows claimed (and sent concurrently) per batch."""
     send_on_commit: bool = True
     """``WAYGRID_OUTBOX_SEND_ON_COMMIT``: try once right after commit (else only dispatch)."""
+    inline_budget: float = 2.5
+    """``WAYGRID_OUTBOX_INLINE_BUDGET``: the most seconds the committing thread waits for the
+    send after commit; a slower send carries on in the background and is recorded when it ends
+    (or, if the process dies first, left to the dispatcher once its lease runs out)."""
 
-    def backoff_after(self, attempts: int) -> float:
-        """Seconds to wait after ``attempts`` failed attempts: ``backoff * 2**(attempts-1)``."""
-        return min(self.backoff_max, self.backoff * 2.0 ** min(max(attempts, 1) - 1, 62))
+    def backoff_after(self, attempts: int, *, jitter: bool = False) -> float:
+        """Seconds to wait after ``attempts`` failed attempts: ``backoff * 2**(attempts-1)``.
+
+        Capped at ``backoff_max``. With ``jitter`` a random point in the upper half of that
+        wait, so rows that failed together (an outage) do not all come back at one instant.
+        """
+        wait = min(self.backoff_max, self.backoff * 2.0 ** min(max(attempts, 1) - 1, 62))
+        return wait * random.uniform(0.5, 1.0) if jitter else wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +223,7 @@ def _read_outbox(problems: list[Problem]) -> OutboxSettings:
         lease=num("LEASE", False, 1, d.lease, "300.0"),
         batch_size=int(num("BATCH_SIZE", True, 1, d.batch_size, "100")),
         send_on_commit=send,
+        inline_budget=num("INLINE_BUDGET", False, 0.1, d.inline_budget, "2.5"),
     )
 
 
@@ -213,24 +249,47 @@ def _read(problems: list[Problem]) -> WaygridSettings:
     )
     max_retries = int(retries_reader(problems))
     outbox = _read_outbox(problems)
-    slowest = (timeout if math.isfinite(timeout) else 40.0) * 2
-    if outbox.lease < slowest:
-        problems.append(
-            Problem(
-                "waygrid.W002",
-                "warning",
-                f"WAYGRID_OUTBOX_LEASE ({outbox.lease:g} s) is shorter than a slow send may take "
-                f"({slowest:g} s): another dispatcher could send the same row again (harmless "
-                "for servers that honour Idempotency-Key, a duplicate traversal otherwise).",
-                f"Set WAYGRID_OUTBOX_LEASE = {max(300.0, slowest):g}",
-            )
-        )
+    _check_lease(problems, outbox, timeout if math.isfinite(timeout) else None)
     return WaygridSettings(
         base_url=base_url,
         api_key=api_key,
         timeout=timeout if math.isfinite(timeout) else None,
         max_retries=max_retries,
         outbox=outbox,
+    )
+
+
+def _check_lease(problems: list[Problem], outbox: OutboxSettings, timeout: float | None) -> None:
+    """W002: the lease must cover what a dispatcher does with one row, which is one attempt.
+
+    A dispatcher claims a row only when one of its `SEND_CONCURRENCY` send slots is free and
+    sends it at once, with one attempt (the outbox's backoff spaces the attempts; the batch size
+    only bounds the rows of one pass). That attempt gets what is left of the lease minus
+    `lease_margin` as its deadline, so it can never outlive the lease; but an answer slower than
+    that is cut off, and the row is sent again later: a duplicate traversal on a server that
+    ignores ``Idempotency-Key`` and had processed the first one.
+    """
+    attempt = WaygridClient(
+        "http://localhost", timeout=DEFAULT_TIMEOUT if timeout is None else timeout
+    ).attempt_timeout
+    attempt = 40.0 if attempt is None else attempt
+    budget = outbox.lease - lease_margin(outbox.lease)
+    if budget >= attempt:
+        return
+    needed = math.ceil(attempt + min(attempt / 4, 30.0))
+    problems.append(
+        Problem(
+            "waygrid.W002",
+            "warning",
+            f"WAYGRID_OUTBOX_LEASE ({outbox.lease:g} s) leaves each send {budget:g} s, but one "
+            f"attempt may take {attempt:g} s (WAYGRID_TIMEOUT: connect plus read). A dispatcher "
+            f"claims a row when one of its {SEND_CONCURRENCY} send slots is free (whatever "
+            f"WAYGRID_OUTBOX_BATCH_SIZE = {outbox.batch_size}), sends it at once with one attempt, "
+            "and keeps the last 20 % of the lease (at most 30 s) to record the answer: a slower "
+            "answer is cut off and the row sent again later, a duplicate traversal if the server "
+            "ignores Idempotency-Key.",
+            f"Set WAYGRID_OUTBOX_LEASE = {max(300, needed)} (or lower WAYGRID_TIMEOUT).",
+        )
     )
 
 
