@@ -62,14 +62,16 @@ async def test_trickled_answer_ends_at_the_attempt_deadline(server: FaultServer)
     assert client.attempt_timeout == 0.6
     async with client:
         started = time.monotonic()
-        with pytest.raises(WaygridTimeoutError, match=r"attempt_timeout=0.6 s") as caught:
+        with pytest.raises(WaygridTimeoutError, match=r"attempt_timeout=0\.6 s") as caught:
             await client.submit(SPEC)
         elapsed = time.monotonic() - started
+        server.default = Slow(0)
+        assert (await client.submit(SPEC)).attempts == 1  # the cut connection was not reused
     assert 0.55 <= elapsed < 1.5
     assert caught.value.deadline == "attempt"
     assert "retry_read_timeouts" in str(caught.value)  # not retried: it may have been processed
-    assert len(server.requests) == 1
-    assert server.traversals == 1
+    assert len(server.requests) == 2
+    assert server.traversals == 2
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 

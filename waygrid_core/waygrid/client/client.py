@@ -114,6 +114,13 @@ class WaygridClient:
     ``backoff_cap``, of which a random half is added to the other half); a ``Retry-After`` header
     (seconds or HTTP-date) replaces the backoff, capped at ``retry_after_cap``.
 
+    Deadlines: httpx's ``timeout`` applies per phase and per read, so each attempt as a whole
+    (pool wait, connect, send, reading the entire answer) is also bounded by ``attempt_timeout``
+    (by default the connect plus the read timeout); an attempt cut by it counts as a read timeout.
+    ``deadline`` (here or per ``submit()``) bounds a whole call, attempts and backoff waits
+    together; a wait that would cross it is not taken. Answers are read up to
+    `MAX_RESPONSE_BYTES` (1 MiB); a longer body is cut and its connection closed.
+
     The API key is sent as ``Authorization: Bearer <key>`` and appears in no repr, log line or
     exception; request and response headers are never logged. Log lines go to the ``waygrid``
     logger: each attempt at DEBUG, each retry at INFO.
