@@ -124,7 +124,8 @@ def test_no_loss_while_down_then_four_dispatchers(settings: Settings) -> None:
         assert {t.traversal_id for t in server.traversals()} == set(
             Submission.objects.values_list("traversal_id", flat=True)
         )
-        sent = sum(int(run.stdout.split(":")[1].split()[0]) for run in runs)
+        summaries = [run.stdout.splitlines()[1] for run in runs]  # after the start-up line
+        sent = sum(int(line.split(":")[1].split()[0]) for line in summaries)
         assert sent == 200
 
 

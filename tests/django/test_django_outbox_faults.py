@@ -58,7 +58,7 @@ def test_a_send_never_outlives_its_lease(settings: Settings) -> None:
     """Against a hanging server the send is cut before the lease ends, and recorded as pending."""
     settings.WAYGRID_OUTBOX_SEND_ON_COMMIT = False
     settings.WAYGRID_OUTBOX_LEASE = 2
-    settings.WAYGRID_OUTBOX_BACKOFF = settings.WAYGRID_OUTBOX_BACKOFF_MAX = 60.0  # not due again soon
+    settings.WAYGRID_OUTBOX_BACKOFF = settings.WAYGRID_OUTBOX_BACKOFF_MAX = 60.0
     with fault_server(Hang()) as server:
         settings.WAYGRID_BASE_URL = server.url
         service = get_service()
@@ -146,3 +146,36 @@ def test_inline_send_is_bounded_by_the_budget(
     row = Submission.objects.get()
     assert (row.status, row.attempts) == (Status.PENDING, 1)
     assert "WaygridTimeoutError" in row.last_error
+
+
+def test_a_killed_dispatcher_loses_nothing() -> None:
+    """kill -9 mid-batch: its rows wait out their lease, then another dispatcher sends them."""
+    Submission.objects.bulk_create(Submission(spec=SPEC, payload=n) for n in range(60))
+    env = {"WAYGRID_TIMEOUT": "2", "WAYGRID_OUTBOX_LEASE": "3"}
+    with fault_server(Slow(1.0)) as server:
+        [victim] = start_dispatchers(1, server.url, "--interval", "0.05", env=env)
+        try:
+            server.wait_for_requests(40, timeout=60)  # mid-batch: rows in flight, some recorded
+        finally:
+            victim.send_signal(signal.SIGKILL)
+            victim.communicate(timeout=30)
+        in_flight = set(
+            Submission.objects.filter(status=Status.SENDING).values_list("pk", flat=True)
+        )
+        [rescuer] = start_dispatchers(1, server.url, "--interval", "0.05", env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while Submission.objects.filter(status=Status.SUBMITTED).count() < 60:
+                assert rescuer.poll() is None, rescuer.communicate()[1]
+                assert time.monotonic() < deadline, "the second dispatcher did not finish"
+                time.sleep(0.1)
+        finally:
+            rescuer.send_signal(signal.SIGTERM)
+            rescuer.communicate(timeout=60)
+        counts = server.key_counts()
+    rows = Submission.objects.all()
+    assert len(counts) == 60
+    # Only the rows the dead dispatcher had in flight can have been sent twice.
+    twice = {row.pk for row in rows if counts[row.idempotency_key] > 1}
+    assert twice <= in_flight
+    assert max(counts.values()) <= 2

@@ -49,8 +49,12 @@ def _pretty(text: str | None) -> SafeString:
         shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except (ValueError, RecursionError):  # too deep to indent: as stored
         shown = text
-    shown = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", shown)
-    return format_html("<pre>{}</pre>", shown)
+    return format_html("<pre>{}</pre>", _encodable(shown))
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (which no page can encode) written as ``\\udxxx``."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class ReferenceFilter(admin.SimpleListFilter):
@@ -159,8 +163,8 @@ class SubmissionAdmin(_ModelAdmin):
         try:
             chart = Spec.from_json(obj.spec_json).to_mermaid()
         except WaygridError as exc:
-            return format_html("<p>The spec cannot be drawn: {}</p>", exc)
-        return format_html('<pre class="waygrid-dag">{}</pre>', chart)
+            return format_html("<p>The spec cannot be drawn: {}</p>", _encodable(str(exc)))
+        return format_html('<pre class="waygrid-dag">{}</pre>', _encodable(chart))
 
     def get_urls(self) -> list[URLPattern]:
         """Adds ``dag.js``: the vendored Mermaid bundle (no CDN) and the code that draws."""

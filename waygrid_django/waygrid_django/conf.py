@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from waygrid.client import DEFAULT_TIMEOUT, WaygridClient
+from waygrid.client import DEFAULT_TIMEOUT, WaygridClient, redact_url
 
 __all__ = [
     "SEND_CONCURRENCY",
@@ -28,15 +28,6 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 SEND_CONCURRENCY = 32
 """Rows one sender (a dispatch pass) has in flight at once (the pool holds 100 connections)."""
-
-
-def redact_url(url: object) -> str:
-    """``url`` as text with any ``user:password@`` removed (for reprs, messages and hints)."""
-    text = str(url)
-    parts = urlsplit(text.strip()) if "@" in text else None
-    if parts is None or not parts.netloc or "@" not in parts.netloc:
-        return text
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def lease_margin(lease: float) -> float:
@@ -77,7 +68,11 @@ class OutboxSettings:
 
 @dataclass(frozen=True, slots=True)
 class WaygridSettings:
-    """Every ``WAYGRID_*`` setting, validated."""
+    """Every ``WAYGRID_*`` setting, validated.
+
+    The repr shows neither the API key nor credentials in the base URL (Django's debug page
+    prints it).
+    """
 
     base_url: str
     """``WAYGRID_BASE_URL`` (required): the Waygrid server, e.g. ``https://api.waygrid.io``."""
@@ -89,6 +84,13 @@ class WaygridSettings:
     """``WAYGRID_MAX_RETRIES``: retries after the first attempt of a direct ``submit``."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """The ``WAYGRID_OUTBOX_*`` settings."""
+
+    def __repr__(self) -> str:
+        key = "'***'" if self.api_key else "None"
+        return (
+            f"WaygridSettings(base_url={redact_url(self.base_url)!r}, api_key={key}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, outbox={self.outbox!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,9 @@ def _read_base_url(problems: list[Problem]) -> str:
     try:
         WaygridClient(value)  # the core's own check of the address; opens no connection
     except (ValueError, TypeError) as exc:
-        problems.append(Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {exc}.", hint))
+        problems.append(
+            Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {redact_url(exc)}.", hint)
+        )
         return ""
     parts = urlsplit(value.strip())
     host = (parts.hostname or "").lower()
@@ -156,7 +160,9 @@ def _read_base_url(problems: list[Problem]) -> str:
                 "waygrid.W001",
                 "warning",
                 f"WAYGRID_BASE_URL sends specs, payloads and the API key in clear text to {host}.",
-                f'Use https: WAYGRID_BASE_URL = "https://{parts.netloc}{parts.path}"',
+                'Use https: WAYGRID_BASE_URL = "'
+                + redact_url(urlunsplit(("https", parts.netloc, parts.path, "", "")))
+                + '"',
             )
         )
     return str(value).strip()

@@ -16,15 +16,9 @@ from django.db.models import F, Field, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from waygrid import (
-    RateLimitError,
-    ServerError,
-    Spec,
-    SpecError,
-    SpecRejectedError,
-    WaygridError,
-)
+from waygrid import RateLimitError, ServerError, Spec, SpecError, WaygridError
 from waygrid.client import JsonPayload, SubmitResult, WaygridClient
+from waygrid.errors import is_permanent
 
 from .conf import SEND_CONCURRENCY, OutboxSettings, lease_margin
 from .models import Submission, encode_payload
@@ -267,11 +261,12 @@ def _permanent(error: BaseException) -> bool:
     """Whether sending again cannot help: the spec itself is the problem.
 
     Only a `SpecError` (a stored row that cannot be read back) and a `SpecRejectedError` (an
-    answer recognisably from Waygrid's decoder or compiler rejecting the spec) are permanent.
+    answer recognisably from Waygrid's decoder or compiler rejecting the spec) are permanent
+    (the core's ``is_permanent``).
     Any other status, a proxy's 400/404/421 or 502 during a rollout included, is retried with
     backoff until ``max_attempts``.
     """
-    return isinstance(error, (SpecError, SpecRejectedError))
+    return is_permanent(error)
 
 
 def _describe(error: BaseException) -> str:

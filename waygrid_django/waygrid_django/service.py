@@ -21,10 +21,17 @@ from django.test.signals import setting_changed
 from django.utils.asyncio import async_unsafe
 
 from waygrid import Spec, SpecError
-from waygrid.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, JsonPayload, SubmitResult, WaygridClient
+from waygrid.client import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    JsonPayload,
+    SubmitResult,
+    WaygridClient,
+    redact_url,
+)
 
 from ._loop import LoopThread
-from .conf import OutboxSettings, get_settings, redact_url
+from .conf import OutboxSettings, get_settings
 
 if TYPE_CHECKING:  # the outbox needs the app registry; direct submission does not
     from .models import Submission

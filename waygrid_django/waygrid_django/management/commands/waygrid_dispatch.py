@@ -8,10 +8,35 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, close_old_connections
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 
+from ...conf import SEND_CONCURRENCY
+from ...models import Submission
 from ...outbox import DispatchResult
 from ...service import get_service
+
+
+def _waiting(database: str) -> str:
+    """How many rows wait (pending, or being sent) and when the next one is due."""
+    Status = Submission.Status
+    rows = Submission.objects.using(database).filter(status__in=[Status.PENDING, Status.SENDING])
+    found = rows.aggregate(
+        pending=Count("pk", filter=Q(status=Status.PENDING)),
+        sending=Count("pk", filter=Q(status=Status.SENDING)),
+        due=Min("next_attempt_at"),
+    )
+    pending, sending, due = found["pending"], found["sending"], found["due"]
+    if not pending and not sending:
+        return "nothing waiting"
+    noun = "row" if pending + sending == 1 else "rows"
+    wait = max(0.0, (due - timezone.now()).total_seconds())
+    when = "now" if wait == 0 else f"in {wait:.0f} s"
+    return (
+        f"{pending + sending} {noun} waiting ({pending} pending, {sending} being sent), "
+        f"next due {when} ({due.isoformat(timespec='seconds')})"
+    )
 
 
 class Command(BaseCommand):
@@ -46,6 +71,12 @@ class Command(BaseCommand):
         service = get_service()
         batch = options["batch_size"] or service.outbox_settings.batch_size
         interval = max(0.0, options["interval"])
+        database = options["database"]
+        vendor = connections[database].vendor
+        self.stdout.write(
+            f"waygrid_dispatch: database {database} ({vendor}), batch size {batch}, "
+            f"lease {service.outbox_settings.lease:g} s, up to {SEND_CONCURRENCY} sends at once"
+        )
         stop = threading.Event()
         if not options["once"] and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -53,7 +84,7 @@ class Command(BaseCommand):
         total = DispatchResult()
         while not stop.is_set():
             close_old_connections()  # a long-running loop must survive a dropped connection
-            result = service.dispatch(batch_size=batch, using=options["database"])
+            result = service.dispatch(batch_size=batch, using=database)
             total += result
             if result.claimed and options["verbosity"] >= 2:
                 self.stdout.write(f"batch: {result}")
@@ -62,3 +93,5 @@ class Command(BaseCommand):
                     break
                 stop.wait(interval)
         self.stdout.write(f"waygrid_dispatch: {total}")
+        if options["once"]:
+            self.stdout.write(f"waygrid_dispatch: {_waiting(database)}")
