@@ -290,3 +290,18 @@ def test_outcome_of_a_lost_claim_is_not_recorded(
     assert (recorded.submitted, recorded.claimed) == (2, 2)
     assert Submission.objects.get(pk=rows[0].pk).status == Status.SENDING
     assert Submission.objects.filter(status=Status.SUBMITTED).count() == 2
+
+
+def test_send_skips_rows_it_cannot_claim(
+    service: WaygridService, settings: Settings, waygrid_server: DevServer
+) -> None:
+    """send() of 40 submitted rows and 10 pending ones sends the 10 (not stopping at the first 32)."""
+    settings.WAYGRID_OUTBOX_SEND_ON_COMMIT = False
+    service = get_service()
+    done = [Submission(spec=SPEC, status=Status.SUBMITTED) for _ in range(40)]
+    Submission.objects.bulk_create(done)
+    for number in range(10):
+        service.submit_on_commit(SPEC, number)
+    result = service.send(Submission.objects.order_by("pk"))
+    assert result.submitted == 10
+    assert waygrid_server.ingest_requests == 10

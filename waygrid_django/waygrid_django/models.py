@@ -45,10 +45,12 @@ def encode_payload(payload: object) -> str | None:
 class Submission(models.Model):
     """A spec to submit to Waygrid, and what became of it.
 
-    Rows start ``pending``; a sender claims them (``sending``, with a lease until
-    ``next_attempt_at``), then marks them ``submitted`` (with the traversal id and dagHash),
-    ``pending`` again with a later ``next_attempt_at`` (Waygrid could not be reached), or
-    ``failed`` (the server rejected the spec, or the attempts ran out).
+    Rows start ``pending``; a sender claims one right before sending it (``sending``, with a
+    lease until ``next_attempt_at`` that its send cannot outlive), then marks it ``submitted``
+    (with the traversal id and dagHash), ``pending`` again with a later ``next_attempt_at``
+    (Waygrid could not be reached, or answered with a retryable status), or ``failed`` (Waygrid
+    rejected the spec, or the attempts ran out). ``spec_json`` and ``payload_json`` hold the exact
+    JSON text sent, ASCII-escaped; `spec` and `payload` decode them.
     """
 
     class Status(models.TextChoices):

@@ -271,8 +271,12 @@ class WaygridService:
         waiting = list(given)
 
         def take(count: int, lease: float) -> list[Submission]:
-            picked, waiting[:] = waiting[:count], waiting[count:]
-            return claim(lease=lease, limit=count, using=using, pks=picked) if picked else []
+            # Skipping rows that cannot be claimed (submitted, failed, held): [] only at the end.
+            rows: list[Submission] = []
+            while waiting and not rows:
+                picked, waiting[:] = waiting[:count], waiting[count:]
+                rows = claim(lease=lease, limit=count, using=using, pks=picked)
+            return rows
 
         result, claimed = self._pump(take, len(given), using, budget)
         for row in claimed:
