@@ -41,6 +41,9 @@ __all__ = ["WaygridService", "get_service"]
 
 logger = logging.getLogger("waygrid_django")
 
+_Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submission"]
+"""Sends in flight, and their rows."""
+
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
 
@@ -278,7 +281,7 @@ class WaygridService:
                 rows = claim(lease=lease, limit=count, using=using, pks=picked)
             return rows
 
-        result, claimed = self._pump(take, len(given), using, budget)
+        result, claimed, _ = self._pump(take, len(given), using, budget)
         for row in claimed:
             copy_state(row, given[row.pk])
         return result
@@ -292,13 +295,25 @@ class WaygridService:
         Rows are claimed only when they can be sent at once (at most `SEND_CONCURRENCY` in
         flight), each with its own lease that its send cannot outlive.
         """
+        limit = batch_size or self.outbox_settings.batch_size
+        return self._dispatch_pass(limit, using, {})[0]
+
+    def _dispatch_pass(
+        self, limit: int, using: str | None, flying: _Flying, *, drain: bool = True
+    ) -> tuple[DispatchResult, bool]:
+        """Claim up to ``limit`` due rows and record outcomes; whether more may be due.
+
+        Without ``drain`` it returns as soon as ``limit`` rows were claimed and some outcome
+        recorded, leaving sends in flight in ``flying`` for the next pass (``waygrid_dispatch``
+        keeps its send slots full that way); it always drains once nothing more is due.
+        """
         from .outbox import claim
 
         def take(count: int, lease: float) -> list[Submission]:
             return claim(lease=lease, limit=count, using=using)
 
-        limit = batch_size or self.outbox_settings.batch_size
-        return self._pump(take, limit, using, None)[0]
+        result, claimed, more = self._pump(take, limit, using, None, flying=flying, drain=drain)
+        return result, more and len(claimed) >= limit
 
     def _pump(
         self,
@@ -306,7 +321,10 @@ class WaygridService:
         limit: int,
         using: str | None,
         budget: float | None,
-    ) -> tuple[DispatchResult, list[Submission]]:
+        *,
+        flying: _Flying | None = None,
+        drain: bool = True,
+    ) -> tuple[DispatchResult, list[Submission], bool]:
         """Claim rows as send slots free up, send each at once, record outcomes as they come.
 
         Each row is claimed right before it is sent, with a lease of ``WAYGRID_OUTBOX_LEASE``
@@ -314,7 +332,9 @@ class WaygridService:
         before the claim), so an answer can only arrive while the row is still ours, and the
         outcome is written only where the claim token still matches. With ``budget``, the
         caller waits that long at most; sends still running then are recorded in the
-        background when they end. Returns the result and every row claimed.
+        background when they end. ``flying`` carries sends over between passes (see
+        `_dispatch_pass`). Returns the result, every row claimed, and whether the last claim
+        found rows.
         """
         from .outbox import SEND_CONCURRENCY, DispatchResult, lease_margin
 
@@ -323,7 +343,7 @@ class WaygridService:
         margin = lease_margin(lease)
         refill = max(1, SEND_CONCURRENCY // 4)
         stop_at = None if budget is None else time.monotonic() + budget
-        flying: dict[concurrent.futures.Future[SubmitResult | BaseException], Submission] = {}
+        flying = {} if flying is None else flying
         specs: dict[str, Spec | SpecError] = {}
         claimed: list[Submission] = []
         total = DispatchResult()
@@ -343,6 +363,8 @@ class WaygridService:
                     flying[self._loop.submit(send)] = row
             if not flying:
                 break
+            if not drain and more and len(claimed) >= limit and total.claimed:
+                break  # the rest stay in flight for the next pass
             timeout = None if stop_at is None else max(0.0, stop_at - time.monotonic())
             done, _ = concurrent.futures.wait(
                 flying, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
@@ -353,8 +375,9 @@ class WaygridService:
             elif stop_at is not None and time.monotonic() >= stop_at:
                 for future, row in flying.items():
                     future.add_done_callback(partial(self._record_later, row, using))
+                flying.clear()
                 break
-        return total, claimed
+        return total, claimed, more
 
     async def _send_row(
         self, row: Submission, spec: Spec | SpecError, send_until: float

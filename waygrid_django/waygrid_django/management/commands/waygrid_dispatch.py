@@ -8,7 +8,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -16,6 +16,19 @@ from ...conf import SEND_CONCURRENCY
 from ...models import Submission
 from ...outbox import DispatchResult
 from ...service import get_service
+
+
+def _drop_broken_connections() -> None:
+    """Close this thread's connections that no longer work (the next query reconnects).
+
+    Unlike ``close_old_connections`` it keeps healthy ones whatever ``CONN_MAX_AGE`` says: an
+    idle loop polling every few seconds should not open a connection for each poll.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and (
+            connection.errors_occurred or not connection.is_usable()
+        ):
+            connection.close()
 
 
 def _waiting(database: str) -> str:
@@ -82,16 +95,24 @@ class Command(BaseCommand):
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: stop.set())
         total = DispatchResult()
-        while not stop.is_set():
-            close_old_connections()  # a long-running loop must survive a dropped connection
-            result = service.dispatch(batch_size=batch, using=database)
-            total += result
-            if result.claimed and options["verbosity"] >= 2:
-                self.stdout.write(f"batch: {result}")
-            if result.claimed < batch:  # nothing more due right now
-                if options["once"]:
-                    break
-                stop.wait(interval)
+        flying: dict[Any, Any] = {}  # sends carried over from one pass to the next
+        try:
+            while not stop.is_set():
+                result, more = service._dispatch_pass(batch, database, flying, drain=False)
+                total += result
+                if result.claimed and options["verbosity"] >= 2:
+                    self.stdout.write(f"batch: {result}")
+                if not more:  # nothing more due right now (and nothing in flight)
+                    if options["once"]:
+                        break
+                    _drop_broken_connections()  # a long-running loop must survive them
+                    stop.wait(interval)
+        finally:
+            if flying:  # stopped mid-pass: let the sends in flight end and record them
+                result, _ = service._dispatch_pass(0, database, flying)
+                total += result
+                if result.claimed and options["verbosity"] >= 2:
+                    self.stdout.write(f"batch: {result}")
         self.stdout.write(f"waygrid_dispatch: {total}")
         if options["once"]:
             self.stdout.write(f"waygrid_dispatch: {_waiting(database)}")
