@@ -44,6 +44,9 @@ logger = logging.getLogger("waygrid_django")
 _Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submission"]
 """Sends in flight, and their rows."""
 
+COLLECT = 0.01
+"""Seconds a sender waits after an answer for more, to record them together."""
+
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
 
@@ -369,6 +372,10 @@ class WaygridService:
             done, _ = concurrent.futures.wait(
                 flying, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
             )
+            if done and len(done) < refill < len(flying):
+                # Give the next answers a moment (COLLECT s) to arrive as well: one statement
+                # records them all, and the database commits once instead of once per row.
+                done, _ = concurrent.futures.wait(flying, timeout=COLLECT)
             if done:
                 rows = [flying.pop(future) for future in done]
                 total += self._record(rows, [future.result() for future in done], using)
