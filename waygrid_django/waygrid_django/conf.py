@@ -46,9 +46,13 @@ class OutboxSettings:
     backoff_max: float = 3600.0
     """``WAYGRID_OUTBOX_BACKOFF_MAX``: the longest wait between two attempts."""
     lease: float = 300.0
-    """``WAYGRID_OUTBOX_LEASE``: how long a dispatcher owns a claimed row before others may."""
+    """``WAYGRID_OUTBOX_LEASE``: how long a sender owns a row it claimed before others may.
+
+    A row is claimed right before it is sent, and its send must end within the first 80 % of
+    the lease (`lease_margin`): no answer can arrive once another sender could take it over."""
     batch_size: int = 100
-    """``WAYGRID_OUTBOX_BATCH_SIZE``: rows claimed (and sent concurrently) per batch."""
+    """``WAYGRID_OUTBOX_BATCH_SIZE``: rows one dispatch pass claims, as send slots free up
+    (at most `SEND_CONCURRENCY` in flight)."""
     send_on_commit: bool = True
     """``WAYGRID_OUTBOX_SEND_ON_COMMIT``: try once right after commit (else only dispatch)."""
     inline_budget: float = 2.5
