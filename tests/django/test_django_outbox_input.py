@@ -16,7 +16,7 @@ from django.urls import reverse
 from pytest_django import Settings
 
 from tests.django.views import SPEC
-from tests.netfaults import FaultServer, Slow, fault_server
+from tests.netfaults import FaultServer, ProxyStatus, Slow, fault_server
 from waygrid import Node, Spec, SpecError
 from waygrid_django import WaygridService, get_service
 from waygrid_django.models import Submission
@@ -129,6 +129,18 @@ def test_a_caller_chosen_key_is_sent_and_used_once(server: FaultServer) -> None:
     for bad in ("", "has space", "x" * 256, "é"):
         with pytest.raises(ValueError, match="idempotency_key"):
             service.submit_on_commit(SPEC, idempotency_key=bad)
+
+
+def test_one_key_twice_in_a_transaction_is_sent_once(server: FaultServer) -> None:
+    """The same key twice before commit: one row, one send after commit (even if it fails)."""
+    server.queue(ProxyStatus(502))
+    service = get_service()
+    with transaction.atomic():
+        first = service.submit_on_commit(SPEC, idempotency_key="order-7")
+        again = service.submit_on_commit(SPEC, idempotency_key="order-7")
+    assert again.pk == first.pk
+    assert Submission.objects.get().status == Status.PENDING  # the 502 is retried later
+    assert len(server.requests) == 1
 
 
 def test_reference_is_stored_shown_filtered_and_searched(

@@ -33,6 +33,7 @@ __all__ = [
     "claim",
     "copy_state",
     "enqueue",
+    "enqueue_new",
     "lease_margin",
     "record",
     "send_row",
@@ -118,6 +119,34 @@ def enqueue(
         ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is already
             used by a row with another spec or payload; nothing was written.
     """
+    row, _ = enqueue_new(
+        spec, payload, using=using, idempotency_key=idempotency_key, reference=reference
+    )
+    return row
+
+
+def enqueue_new(
+    spec: Spec,
+    payload: object,
+    *,
+    using: str | None,
+    idempotency_key: str | None = None,
+    reference: str = "",
+) -> tuple[Submission, bool]:
+    """`enqueue`, and whether the row was created (False: the key's row already existed).
+
+    The row stores the exact JSON text that will be sent, ASCII-escaped: any text ``submit()``
+    accepts (U+0000 and lone surrogates included) is storable on every database. With a
+    caller-chosen ``idempotency_key`` already in the outbox, that row is returned (nothing is
+    written) when it holds the same spec and payload.
+
+    Raises:
+        SpecValidationError: The spec has errors; nothing was written.
+        SpecError: The payload is not JSON (NaN and infinities included, or nested too deeply);
+            nothing was written.
+        ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is already
+            used by a row with another spec or payload; nothing was written.
+    """
     if not isinstance(spec, Spec):
         raise TypeError(f"submit_on_commit() needs a waygrid.Spec, got {type(spec).__name__}")
     if not isinstance(reference, str) or len(reference) > 255 or "\x00" in reference:
@@ -130,7 +159,7 @@ def enqueue(
     db = _db(using)
     fields = {"spec_json": spec_json, "payload_json": payload_json, "reference": reference}
     if idempotency_key is None:
-        return Submission.objects.using(db).create(**fields)
+        return Submission.objects.using(db).create(**fields), True
     if (
         not isinstance(idempotency_key, str)
         or not 1 <= len(idempotency_key) <= 255
@@ -143,9 +172,10 @@ def enqueue(
     if existing is None:
         try:
             with transaction.atomic(using=db):  # a savepoint: a lost race leaves the caller's
-                return Submission.objects.using(db).create(  # transaction usable
+                created = Submission.objects.using(db).create(  # transaction usable
                     idempotency_key=idempotency_key, **fields
                 )
+                return created, True
         except IntegrityError:
             existing = Submission.objects.using(db).get(idempotency_key=idempotency_key)
     if (existing.spec_json, existing.payload_json) != (spec_json, payload_json):
@@ -153,7 +183,7 @@ def enqueue(
             f"idempotency_key {idempotency_key!r} is already used by submission {existing.pk} "
             "with another spec or payload"
         )
-    return existing
+    return existing, False
 
 
 def _db(using: str | None) -> str:

@@ -229,12 +229,12 @@ class WaygridService:
             ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is taken
                 by a row with another spec or payload; nothing was written.
         """
-        from .outbox import enqueue
+        from .outbox import enqueue_new
 
-        row = enqueue(
+        row, created = enqueue_new(
             spec, payload, using=using, idempotency_key=idempotency_key, reference=reference
         )
-        if self.outbox_settings.send_on_commit and row.status == row.Status.PENDING:
+        if self.outbox_settings.send_on_commit and created:
             transaction.on_commit(partial(self._send_after_commit, row, using), using=using)
         return row
 
