@@ -975,3 +975,140 @@ async def test_concurrent_submits_share_one_pool(server: IngestServer, spec: Spe
     assert len({r.idempotency_key for r in results}) == 64
     assert 1 < len(ports[0]) <= 32  # concurrent, and never more connections than requests
     assert ports[0] & ports[1]  # the second batch reused the first batch's connections
+
+
+# --- Per-call options and deadlines -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_per_call_max_retries(server: IngestServer, spec: Spec) -> None:
+    """submit(max_retries=...) overrides the client's count for that call only."""
+    server.reset(*[Reply(503, {"error": "down"})] * 10)
+    async with client_for(server, max_retries=3) as client:
+        with pytest.raises(ServerError):
+            await client.submit(spec, max_retries=0)
+        assert len(server.requests) == 1
+        server.reset(Reply(503), Reply(503))
+        result = await client.submit(spec)  # the client's 3 again
+        assert result.attempts == 3
+    server.reset(Reply(503), Reply(503))
+    async with client_for(server, max_retries=0) as client:
+        result = await client.submit(spec, max_retries=2)
+    assert result.attempts == 3
+    assert client.max_retries == 0
+
+
+@pytest.mark.anyio
+async def test_total_deadline_cuts_a_slow_attempt(server: IngestServer, spec: Spec) -> None:
+    """A deadline shorter than the server's answer ends the call on time, saying which one."""
+    server.reset(Slow(3.0))
+    async with client_for(server) as client:
+        started = time.monotonic()
+        with pytest.raises(WaygridTimeoutError, match=r"total deadline \(deadline=0.3 s\)") as c:
+            await client.submit(spec, deadline=0.3)
+        elapsed = time.monotonic() - started
+    assert 0.28 <= elapsed < 1.0
+    assert c.value.deadline == "total"
+    assert len(server.requests) == 1
+    assert c.value.__cause__ is None
+
+
+@pytest.mark.anyio
+async def test_backoff_that_would_cross_the_deadline_is_not_taken(
+    server: IngestServer, spec: Spec
+) -> None:
+    """A Retry-After longer than what is left of the deadline fails at once, not after it."""
+    server.reset(Reply(503, {"error": "maintenance"}, {"Retry-After": "5"}))
+    async with client_for(server, max_retries=3) as client:
+        started = time.monotonic()
+        with pytest.raises(WaygridTimeoutError) as caught:
+            await client.submit(spec, deadline=1.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.0  # not the 5 s the server asked for
+    assert caught.value.deadline == "total"
+    message = str(caught.value)
+    assert "deadline=1 s" in message
+    assert "503" in message and "maintenance" in message
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_deadline_spans_attempts_and_waits(server: IngestServer, spec: Spec) -> None:
+    """Retries keep going until the total deadline, which is never overrun."""
+    server.reset(*[Reply(503)] * 50)
+    async with client_for(server, max_retries=50, backoff_base=0.05, backoff_cap=0.05) as client:
+        started = time.monotonic()
+        with pytest.raises(WaygridTimeoutError, match="total deadline") as caught:
+            await client.submit(spec, deadline=0.4)
+        elapsed = time.monotonic() - started
+    assert elapsed < 0.7  # 0.4 plus scheduling slack on a busy machine
+    assert caught.value.deadline == "total"
+    assert 3 <= len(server.requests) < 20
+
+
+@pytest.mark.anyio
+async def test_client_deadline_and_per_call_override(server: IngestServer, spec: Spec) -> None:
+    """The constructor's deadline applies to every call; submit(deadline=...) replaces it."""
+    async with client_for(server, deadline=0.2) as client:
+        assert client.deadline == 0.2
+        server.reset(Slow(0.5))
+        with pytest.raises(WaygridTimeoutError, match=r"deadline=0.2 s"):
+            await client.submit(spec)
+        server.reset(Slow(0.5))
+        result = await client.submit(spec, deadline=5)
+    assert result.attempts == 1
+
+
+def test_attempt_timeout_is_derived_from_timeout() -> None:
+    """attempt_timeout defaults to connect + read; none without a read timeout."""
+    url = "http://127.0.0.1:1"
+    assert WaygridClient(url).attempt_timeout == 40.0
+    assert WaygridClient(url, timeout=2).attempt_timeout == 4.0
+    assert WaygridClient(url, timeout=httpx.Timeout(5.0, connect=1.0)).attempt_timeout == 6.0
+    assert WaygridClient(url, timeout=httpx.Timeout(5.0, connect=None)).attempt_timeout == 5.0
+    assert WaygridClient(url, timeout=None).attempt_timeout is None
+    assert WaygridClient(url, timeout=httpx.Timeout(5.0, read=None)).attempt_timeout is None
+    assert WaygridClient(url, timeout=2, attempt_timeout=0.5).attempt_timeout == 0.5
+    assert WaygridClient(url).deadline is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"deadline": 0},
+        {"deadline": -1},
+        {"deadline": float("nan")},
+        {"deadline": float("inf")},
+        {"deadline": True},
+        {"deadline": "5"},
+        {"attempt_timeout": 0},
+        {"attempt_timeout": float("inf")},
+    ],
+)
+def test_constructor_rejects_bad_deadlines(options: dict[str, Any]) -> None:
+    """Deadlines are positive, finite numbers of seconds (or None)."""
+    name = next(iter(options))
+    with pytest.raises(ValueError, match=name):
+        WaygridClient("http://127.0.0.1:1", **options)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"deadline": 0},
+        {"deadline": float("nan")},
+        {"deadline": "1"},
+        {"max_retries": -1},
+        {"max_retries": True},
+        {"max_retries": 1.5},
+    ],
+)
+async def test_submit_rejects_bad_per_call_options(
+    server: IngestServer, spec: Spec, options: dict[str, Any]
+) -> None:
+    """A malformed per-call option raises ValueError before anything is sent."""
+    async with client_for(server) as client:
+        with pytest.raises(ValueError, match=next(iter(options))):
+            await client.submit(spec, **options)
+    assert server.requests == []

@@ -57,24 +57,42 @@ class AsgiServer:
         self._thread.join(10)
 
 
-def run_dispatchers(
-    count: int, base_url: str, *args: str
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run ``count`` ``manage.py waygrid_dispatch`` processes at once on the test database."""
-    env = {
+def start_dispatchers(
+    count: int, base_url: str, *args: str, env: dict[str, str] | None = None
+) -> list[subprocess.Popen[str]]:
+    """Start ``count`` ``manage.py waygrid_dispatch`` processes on the test database.
+
+    ``env`` adds variables, e.g. ``WAYGRID_TIMEOUT`` or ``WAYGRID_OUTBOX_LEASE`` (read by the
+    test settings).
+    """
+    environ = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.django.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "WAYGRID_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         "WAYGRID_BASE_URL": base_url,
+        **(env or {}),
     }
     command = [sys.executable, "-m", "django", "waygrid_dispatch", *args]
-    processes = [
+    return [
         subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command,
+            env=environ,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(count)
     ]
+
+
+def run_dispatchers(
+    count: int, base_url: str, *args: str, env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run ``count`` ``manage.py waygrid_dispatch`` processes at once on the test database."""
+    processes = start_dispatchers(count, base_url, *args, env=env)
+    command = processes[0].args
     done = []
     for process in processes:
         out, err = process.communicate(timeout=120)

@@ -82,3 +82,8 @@ WAYGRID_BASE_URL = os.environ.get("WAYGRID_BASE_URL", "http://127.0.0.1:9")
 WAYGRID_API_KEY = "wg_test_key"
 WAYGRID_OUTBOX_BACKOFF = 0.05  # failed rows are due again almost at once
 WAYGRID_OUTBOX_BACKOFF_MAX = 1.0
+# Dispatcher subprocesses of some tests get these from the environment.
+if "WAYGRID_TIMEOUT" in os.environ:
+    WAYGRID_TIMEOUT = float(os.environ["WAYGRID_TIMEOUT"])
+if "WAYGRID_OUTBOX_LEASE" in os.environ:
+    WAYGRID_OUTBOX_LEASE = float(os.environ["WAYGRID_OUTBOX_LEASE"])

@@ -116,10 +116,58 @@ def test_w001_plain_http_to_another_host(settings: Settings, url: str, warns: bo
         assert found["waygrid.W001"].startswith('Use https: WAYGRID_BASE_URL = "https://')
 
 
-def test_w002_short_lease(settings: Settings) -> None:
-    """W002 warns when a claim may expire before a slow send finishes."""
-    settings.WAYGRID_OUTBOX_LEASE = 10
-    assert "WAYGRID_OUTBOX_LEASE = 300" in fired()["waygrid.W002"]
+def test_w001_hint_hides_url_credentials(settings: Settings) -> None:
+    """The https hint (printed by every manage.py command) does not repeat user:password."""
+    settings.WAYGRID_BASE_URL = "http://bot:hunter2@waygrid.internal.example.com/gw/"
+    [message] = run_checks(tags=["waygrid"])
+    assert (
+        message.hint == 'Use https: WAYGRID_BASE_URL = "https://waygrid.internal.example.com/gw/"'
+    )
+    assert "hunter2" not in message.msg
+
+
+def test_settings_repr_hides_secrets(settings: Settings) -> None:
+    """WaygridSettings' repr (Django's debug page) shows neither the key nor URL credentials."""
+    settings.WAYGRID_BASE_URL = "https://bot:hunter2@api.waygrid.io"
+    shown = repr(get_settings())
+    assert "hunter2" not in shown
+    assert "wg_test_key" not in shown
+    assert "https://api.waygrid.io" in shown
+
+
+@pytest.mark.parametrize(
+    ("timeout", "lease", "warns"),
+    [
+        (None, 10, True),  # one attempt may take 10 s connect + 30 s read
+        (None, 300, False),
+        (2, 5, False),  # an attempt takes at most 4 s; the lease leaves it 4 s
+        (2, 4, True),
+        (10, 20, True),
+        (10, 25, False),
+    ],
+)
+def test_w002_lease_against_one_attempt(
+    settings: Settings, timeout: float | None, lease: float, warns: bool
+) -> None:
+    """W002 warns when a row's lease, minus the time kept to record, is shorter than an attempt."""
+    if timeout is not None:
+        settings.WAYGRID_TIMEOUT = timeout
+    settings.WAYGRID_OUTBOX_LEASE = lease
+    found = fired()
+    assert ("waygrid.W002" in found) is warns
+    if warns:
+        assert found["waygrid.W002"].startswith("Set WAYGRID_OUTBOX_LEASE = 300")
+        [message] = [m for m in run_checks(tags=["waygrid"]) if m.id == "waygrid.W002"]
+        assert "32 send slots" in message.msg
+        assert "WAYGRID_OUTBOX_BATCH_SIZE = 100" in message.msg
+
+
+def test_e005_bad_inline_budget(settings: Settings) -> None:
+    """WAYGRID_OUTBOX_INLINE_BUDGET must be a number of seconds >= 0.1."""
+    settings.WAYGRID_OUTBOX_INLINE_BUDGET = 0
+    assert "WAYGRID_OUTBOX_INLINE_BUDGET" in fired()["waygrid.E005"]
+    settings.WAYGRID_OUTBOX_INLINE_BUDGET = 1.5
+    assert get_settings().outbox.inline_budget == 1.5
 
 
 def test_errors_stop_manage_py_commands(settings: Settings) -> None:
@@ -141,6 +189,9 @@ def test_settings_are_read_once_into_values(settings: Settings) -> None:
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
-    """The outbox waits base, 2x base, 4x base, ... never more than the cap."""
+    """The outbox waits base, 2x base, 4x base, ... never more than the cap; jitter halves at most."""
     outbox = OutboxSettings(backoff=5, backoff_max=30)
     assert [outbox.backoff_after(n) for n in range(1, 6)] == [5, 10, 20, 30, 30]
+    jittered = [outbox.backoff_after(3, jitter=True) for _ in range(200)]
+    assert all(10 <= wait <= 20 for wait in jittered)
+    assert len(set(jittered)) > 100

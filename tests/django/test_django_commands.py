@@ -5,16 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 from pytest_django import Settings
 
 from tests.django.helpers import ROOT, free_port
@@ -183,9 +186,28 @@ def test_submit_through_the_outbox(
     spec_file: Path, service: WaygridService, waygrid_server: DevServer
 ) -> None:
     """--outbox stores the row and sends it after commit."""
-    out = run("waygrid_submit", str(spec_file), "--outbox")
+    out = run("waygrid_submit", str(spec_file), "--outbox", "--reference", "order:7")
     row = Submission.objects.get()
     assert out.strip() == f"submission {row.pk}: submitted, traversal {row.traversal_id}"
+    assert row.reference == "order:7"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submit_through_the_outbox_fails_when_the_row_fails(
+    spec_file: Path, settings: Settings
+) -> None:
+    """--outbox exits non-zero (CommandError) when the server rejects the spec for good."""
+    spec = Spec.single(
+        Node.standard("waygrid://processor/openai").on_conditions(
+            [Condition.when(Condition.json_exists("/x"), Node.standard("waygrid://destination/a"))]
+        )
+    )
+    spec_file.write_text(spec.to_json(), encoding="utf-8")
+    with DevServer(strict=True) as strict:  # rejects JSON-pointer conditions, like the server
+        settings.WAYGRID_BASE_URL = strict.url
+        with pytest.raises(CommandError, match=r"submission \d+: failed \(SpecRejectedError"):
+            run("waygrid_submit", str(spec_file), "--outbox")
+    assert Submission.objects.get().status == "failed"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -195,11 +217,38 @@ def test_dispatch_once_prints_a_summary(service: WaygridService, settings: Setti
     for number in range(3):
         Submission.objects.create(spec=SPEC.to_dict(), payload=number)
     out = run("waygrid_dispatch", "--once", "--batch-size", "2", "-v", "2")
-    assert out.splitlines() == [
-        "batch: 2 submitted, 0 to retry, 0 failed",
-        "batch: 1 submitted, 0 to retry, 0 failed",
+    vendor = connection.vendor
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"waygrid_dispatch: database default ({vendor}), batch size 2, lease 300 s, "
+        "up to 32 sends at once"
+    )
+    assert lines[-2:] == [
         "waygrid_dispatch: 3 submitted, 0 to retry, 0 failed",
+        "waygrid_dispatch: nothing waiting",
     ]
+    # One line per pass; a pass claims up to 2 rows and may record sends of the one before.
+    batches = lines[1:-2]
+    assert len(batches) >= 2
+    assert all(re.fullmatch(r"batch: [123] submitted, 0 to retry, 0 failed", b) for b in batches)
+    assert sum(int(b.split()[1]) for b in batches) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_once_says_what_still_waits(service: WaygridService, settings: Settings) -> None:
+    """--once ends with how many rows wait and when the next one is due."""
+    settings.WAYGRID_OUTBOX_SEND_ON_COMMIT = False
+    later = timezone.now() + timedelta(seconds=90)
+    Submission.objects.create(spec=SPEC, next_attempt_at=later)
+    Submission.objects.create(spec=SPEC, next_attempt_at=later + timedelta(seconds=60))
+    Submission.objects.create(spec=SPEC, status="sending", next_attempt_at=later)
+    last = run("waygrid_dispatch", "--once").splitlines()[-1]
+    assert last.startswith(
+        "waygrid_dispatch: 3 rows waiting (2 pending, 1 being sent), next due in "
+    )
+    seconds = int(last.split("next due in ")[1].split()[0])
+    assert 85 <= seconds <= 90
+    assert later.isoformat(timespec="seconds") in last
 
 
 @pytest.mark.django_db(transaction=True)
@@ -225,4 +274,5 @@ def test_dispatch_loop_until_sigterm(waygrid_server: DevServer) -> None:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert out.strip() == "waygrid_dispatch: 5 submitted, 0 to retry, 0 failed"
+    assert out.splitlines()[0].startswith("waygrid_dispatch: database default")
+    assert out.splitlines()[1:] == ["waygrid_dispatch: 5 submitted, 0 to retry, 0 failed"]

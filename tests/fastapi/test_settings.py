@@ -111,3 +111,14 @@ def test_plain_constructor_names_a_malformed_argument() -> None:
     """A bad keyword argument is named by its variable too."""
     with pytest.raises(WaygridError, match="WAYGRID_MAX_RETRIES"):
         WaygridSettings(base_url="http://127.0.0.1:1337", max_retries=-1)
+
+
+def test_repr_and_str_hide_credentials_in_the_base_url() -> None:
+    """https://user:password@host shows as https://host in repr() and str()."""
+    settings = WaygridSettings(base_url="https://deploy-bot:hunter2@api.waygrid.io/gw")
+
+    for text in (repr(settings), str(settings)):
+        assert "hunter2" not in text
+        assert "deploy-bot" not in text
+        assert "https://api.waygrid.io/gw" in text
+    assert settings.base_url == "https://deploy-bot:hunter2@api.waygrid.io/gw"  # still usable

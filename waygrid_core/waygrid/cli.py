@@ -297,7 +297,7 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .client import WaygridClient
+    from .client import WaygridClient, redact_url
 
     base_url = args.base_url or DEFAULT_BASE_URL
     if args.base_url is None and os.environ.get("WAYGRID_BASE_URL"):
@@ -326,7 +326,7 @@ def _submit(args: argparse.Namespace) -> int:
         result = asyncio.run(submit())
     except WaygridConnectionError as exc:
         raise CliError(
-            f"cannot reach the Waygrid server at {base_url}: {exc}\n"
+            f"cannot reach the Waygrid server at {redact_url(base_url)}: {exc}\n"
             "Is it running? Start a local one with: waygrid dev"
         ) from None
     _print(json.dumps({"traversalId": result.traversal_id, "dagHash": result.dag_hash}))

@@ -14,6 +14,12 @@ Every error the SDK raises is a ``WaygridError``; nothing from httpx or json rea
             ├── AuthenticationError             401 / 403
             ├── RateLimitError                  429 (.retry_after)
             └── ServerError                     5xx that is not a rejected spec
+
+Worth sending again later? `is_permanent` (or `WaygridAPIError.retryable`) answers that for
+callers that keep work to resend, such as an outbox: only a spec or payload that cannot be sent
+(`SpecError`) and a recognisable Waygrid rejection of the spec (`SpecRejectedError`) are
+permanent. Everything else, including a proxy's 404/400/421, a 401/403 and a timeout, may succeed
+on a later attempt.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ __all__ = [
     "WaygridError",
     "WaygridStatusError",
     "WaygridTimeoutError",
+    "is_permanent",
 ]
 
 Severity = Literal["error", "warning"]
@@ -131,7 +138,20 @@ class SpecValidationError(SpecError):
 
 
 class WaygridAPIError(WaygridError):
-    """Talking to the Waygrid server failed."""
+    """Talking to the Waygrid server failed.
+
+    Attributes:
+        retryable: Whether sending the same submit again *later* (from an outbox, a queue, a
+            user's retry button) may succeed. False only for `SpecRejectedError`, a recognisable
+            Waygrid rejection of the spec. This is independent of the client's own retry loop,
+            which follows the HTTP contract: it retries 429, 5xx and safe network failures, but
+            not, for example, a proxy's 404, 400 or 421 (those are ``retryable`` here, since an
+            ingress without a ready backend answers them during a rollout), nor a 401/403
+            (``retryable`` too: credentials are configuration, fixed without changing the
+            submit, and a proxy's auth layer can refuse as well).
+    """
+
+    retryable: bool = True
 
 
 class WaygridConnectionError(WaygridAPIError):
@@ -139,7 +159,20 @@ class WaygridConnectionError(WaygridAPIError):
 
 
 class WaygridTimeoutError(WaygridConnectionError):
-    """The server did not answer in time."""
+    """The server did not answer in time.
+
+    Attributes:
+        deadline: Which limit ran out: ``"attempt"`` (one attempt's overall deadline, the
+            client's ``attempt_timeout``), ``"total"`` (the deadline of the whole submit across
+            its attempts and backoff waits), or None (one of httpx's per-phase timeouts:
+            connect, write, read, pool).
+    """
+
+    def __init__(
+        self, message: str, *, deadline: Literal["attempt", "total"] | None = None
+    ) -> None:
+        self.deadline = deadline
+        super().__init__(message)
 
 
 class WaygridStatusError(WaygridAPIError):
@@ -147,8 +180,12 @@ class WaygridStatusError(WaygridAPIError):
 
     Attributes:
         status_code: The HTTP status.
-        body: The response body as text (request echoes the server adds are removed).
+        body: The response body as text (request echoes the server adds are removed), at most
+            the first MiB the client reads of it.
+        body_truncated: Whether the body was longer than the client reads (1 MiB) and was cut.
     """
+
+    body_truncated: bool = False
 
     def __init__(self, message: str, *, status_code: int, body: str) -> None:
         self.status_code = status_code
@@ -176,6 +213,8 @@ class SpecRejectedError(WaygridStatusError):
         self.reason = reason
         self.issues: tuple[ValidationIssue, ...] = tuple(issues)
         super().__init__(message, status_code=status_code, body=body)
+
+    retryable: bool = False
 
 
 class AuthenticationError(WaygridStatusError):
@@ -208,3 +247,25 @@ class ServerError(WaygridStatusError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(message, status_code=status_code, body=body)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether sending the same thing again can never succeed, so there is no point retrying.
+
+    True for a `SpecError` (a spec or payload that cannot be sent at all) and for a
+    `WaygridAPIError` whose ``retryable`` is False (`SpecRejectedError`: the server's 500 with a
+    decode or compiler error, contract §6). False for every other Waygrid error: timeouts,
+    connection failures, 5xx, 429, 401/403, a 2xx without the expected body, and any other
+    status, such as the 404, 400 or 421 a proxy or ingress answers when it has no ready backend.
+    False too for exceptions that are not Waygrid errors (the caller knows better).
+
+    Example:
+        >>> from waygrid.errors import SpecRejectedError, WaygridStatusError, is_permanent
+        >>> is_permanent(WaygridStatusError("421 from a proxy", status_code=421, body=""))
+        False
+        >>> is_permanent(SpecRejectedError("rejected", status_code=500, body="", reason="x"))
+        True
+    """
+    if isinstance(error, SpecError):
+        return True
+    return isinstance(error, WaygridAPIError) and not error.retryable

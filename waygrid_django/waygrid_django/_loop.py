@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -82,6 +83,10 @@ class LoopThread:
             coro.close()
             raise RuntimeError("LoopThread.run() called from its own loop: await the coroutine")
         return asyncio.run_coroutine_threadsafe(coro, self._loop_for(coro)).result()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the loop; a future of its result (for threads that wait on many)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop_for(coro))
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the loop from any other loop; cancelling the caller cancels it."""

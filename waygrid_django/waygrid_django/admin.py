@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -36,27 +38,84 @@ _DRAW = b"""
 """
 
 
-def _pretty(value: object) -> SafeString:
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _pretty(text: str | None) -> SafeString:
+    """Stored JSON text, indented; lone surrogates (not encodable in a page) as ``\\udxxx``."""
+    if text is None:
+        return format_html("<pre>{}</pre>", "null")
+    try:
+        shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):  # too deep to indent: as stored
+        shown = text
+    return format_html("<pre>{}</pre>", _encodable(shown))
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (which no page can encode) written as ``\\udxxx``."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class ReferenceFilter(admin.SimpleListFilter):
+    """Rows with or without a reference; a clicked reference (``?reference=``) shows its rows."""
+
+    title = "reference"
+    parameter_name = "has_reference"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        """Yes / no."""
+        return [("yes", "With a reference"), ("no", "Without")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Filter on whether ``reference`` is set."""
+        if self.value() == "yes":
+            queryset = queryset.exclude(reference="")
+        elif self.value() == "no":
+            queryset = queryset.filter(reference="")
+        return queryset
 
 
 @admin.register(Submission)
 class SubmissionAdmin(_ModelAdmin):
     """Lists outbox rows; the detail page shows the spec, payload and DAG (drawn offline)."""
 
-    list_display = ("id", "status", "traversal_id", "attempts", "created_at", "next_attempt_at")
-    list_filter = ("status", "created_at", "submitted_at")
+    list_display = (
+        "id",
+        "status",
+        "reference_link",
+        "traversal_id",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+    )
+    list_filter = ("status", ReferenceFilter, "created_at", "submitted_at")
     date_hierarchy = "created_at"
-    search_fields = ("=traversal_id", "=idempotency_key")
+    search_fields = ("=traversal_id", "=idempotency_key", "^reference")
     actions = ("dispatch_now", "retry_failed")
     change_form_template = "admin/waygrid_django/submission/change_form.html"
     fieldsets = (
-        (None, {"fields": ("status", "traversal_id", "dag_hash", "attempts", "last_error")}),
+        (
+            None,
+            {
+                "fields": (
+                    "status",
+                    "reference",
+                    "traversal_id",
+                    "dag_hash",
+                    "attempts",
+                    "last_error",
+                )
+            },
+        ),
         ("Timing", {"fields": ("created_at", "updated_at", "next_attempt_at", "submitted_at")}),
         ("Spec", {"fields": ("dag", "pretty_spec", "pretty_payload", "idempotency_key")}),
     )
     readonly_fields = (
         "status",
+        "reference",
         "traversal_id",
         "dag_hash",
         "attempts",
@@ -75,24 +134,37 @@ class SubmissionAdmin(_ModelAdmin):
         """Rows come from ``submit_on_commit``, never from a form."""
         return False
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """Also allow ``?reference=...``: every row of one of your objects."""
+        return lookup in ("reference", "reference__exact") or super().lookup_allowed(
+            lookup, value, request
+        )
+
+    @admin.display(description="reference", ordering="reference")
+    def reference_link(self, obj: Submission) -> SafeString | str:
+        """The reference, linking to every row with the same one."""
+        if not obj.reference:
+            return "-"
+        return format_html('<a href="?reference={}">{}</a>', quote(obj.reference), obj.reference)
+
     @admin.display(description="spec")
     def pretty_spec(self, obj: Submission) -> SafeString:
         """The spec's JSON, indented."""
-        return _pretty(obj.spec)
+        return _pretty(obj.spec_json)
 
     @admin.display(description="payload")
     def pretty_payload(self, obj: Submission) -> SafeString:
         """The payload's JSON, indented."""
-        return _pretty(obj.payload)
+        return _pretty(obj.payload_json)
 
     @admin.display(description="DAG")
     def dag(self, obj: Submission) -> SafeString:
         """The compiled graph as a Mermaid flowchart, drawn in the browser."""
         try:
-            chart = Spec.from_dict(obj.spec).to_mermaid()
+            chart = Spec.from_json(obj.spec_json).to_mermaid()
         except WaygridError as exc:
-            return format_html("<p>The spec cannot be drawn: {}</p>", exc)
-        return format_html('<pre class="waygrid-dag">{}</pre>', chart)
+            return format_html("<p>The spec cannot be drawn: {}</p>", _encodable(str(exc)))
+        return format_html('<pre class="waygrid-dag">{}</pre>', _encodable(chart))
 
     def get_urls(self) -> list[URLPattern]:
         """Adds ``dag.js``: the vendored Mermaid bundle (no CDN) and the code that draws."""

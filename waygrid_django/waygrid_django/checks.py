@@ -8,9 +8,9 @@ waygrid.E002    ``WAYGRID_API_KEY`` is missing and ``DEBUG`` is off (a deploy ch
                 ``manage.py check --deploy``, so that ``migrate`` is never blocked by it)
 waygrid.E003    ``WAYGRID_API_KEY`` is malformed (not printable ASCII, or has spaces)
 waygrid.E004    ``WAYGRID_TIMEOUT`` or ``WAYGRID_MAX_RETRIES`` is not a valid number
-waygrid.E005    a ``WAYGRID_OUTBOX_*`` setting is invalid
+waygrid.E005    a ``WAYGRID_OUTBOX_*`` setting is invalid (``INLINE_BUDGET`` included)
 waygrid.W001    ``WAYGRID_BASE_URL`` is plain http to a host other than this machine
-waygrid.W002    ``WAYGRID_OUTBOX_LEASE`` is shorter than a slow send may take
+waygrid.W002    ``WAYGRID_OUTBOX_LEASE`` leaves a send less than one attempt may take
 ==============  ===========================================================================
 """
 

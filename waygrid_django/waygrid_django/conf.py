@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from waygrid.client import WaygridClient
+from waygrid.client import DEFAULT_TIMEOUT, WaygridClient, redact_url
 
-__all__ = ["OutboxSettings", "Problem", "WaygridSettings", "get_settings", "settings_problems"]
+__all__ = [
+    "SEND_CONCURRENCY",
+    "OutboxSettings",
+    "Problem",
+    "WaygridSettings",
+    "get_settings",
+    "lease_margin",
+    "settings_problems",
+]
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+SEND_CONCURRENCY = 32
+"""Rows one sender (a dispatch pass) has in flight at once (the pool holds 100 connections)."""
+
+
+def lease_margin(lease: float) -> float:
+    """The end of a lease kept free of sending, to record the outcome: 20 %, at most 30 s."""
+    return min(0.2 * lease, 30.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +46,37 @@ class OutboxSettings:
     backoff_max: float = 3600.0
     """``WAYGRID_OUTBOX_BACKOFF_MAX``: the longest wait between two attempts."""
     lease: float = 300.0
-    """``WAYGRID_OUTBOX_LEASE``: how long a dispatcher owns a claimed row before others may."""
+    """``WAYGRID_OUTBOX_LEASE``: how long a sender owns a row it claimed before others may.
+
+    A row is claimed right before it is sent, and its send must end within the first 80 % of
+    the lease (`lease_margin`): no answer can arrive once another sender could take it over."""
     batch_size: int = 100
-    """``WAYGRID_OUTBOX_BATCH_SIZE``: rows claimed (and sent concurrently) per batch."""
+    """``WAYGRID_OUTBOX_BATCH_SIZE``: rows one dispatch pass claims, as send slots free up
+    (at most `SEND_CONCURRENCY` in flight)."""
     send_on_commit: bool = True
     """``WAYGRID_OUTBOX_SEND_ON_COMMIT``: try once right after commit (else only dispatch)."""
+    inline_budget: float = 2.5
+    """``WAYGRID_OUTBOX_INLINE_BUDGET``: the most seconds the committing thread waits for the
+    send after commit; a slower send carries on in the background and is recorded when it ends
+    (or, if the process dies first, left to the dispatcher once its lease runs out)."""
 
-    def backoff_after(self, attempts: int) -> float:
-        """Seconds to wait after ``attempts`` failed attempts: ``backoff * 2**(attempts-1)``."""
-        return min(self.backoff_max, self.backoff * 2.0 ** min(max(attempts, 1) - 1, 62))
+    def backoff_after(self, attempts: int, *, jitter: bool = False) -> float:
+        """Seconds to wait after ``attempts`` failed attempts: ``backoff * 2**(attempts-1)``.
+
+        Capped at ``backoff_max``. With ``jitter`` a random point in the upper half of that
+        wait, so rows that failed together (an outage) do not all come back at one instant.
+        """
+        wait = min(self.backoff_max, self.backoff * 2.0 ** min(max(attempts, 1) - 1, 62))
+        return wait * random.uniform(0.5, 1.0) if jitter else wait
 
 
 @dataclass(frozen=True, slots=True)
 class WaygridSettings:
-    """Every ``WAYGRID_*`` setting, validated."""
+    """Every ``WAYGRID_*`` setting, validated.
+
+    The repr shows neither the API key nor credentials in the base URL (Django's debug page
+    prints it).
+    """
 
     base_url: str
     """``WAYGRID_BASE_URL`` (required): the Waygrid server, e.g. ``https://api.waygrid.io``."""
@@ -54,6 +88,13 @@ class WaygridSettings:
     """``WAYGRID_MAX_RETRIES``: retries after the first attempt of a direct ``submit``."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """The ``WAYGRID_OUTBOX_*`` settings."""
+
+    def __repr__(self) -> str:
+        key = "'***'" if self.api_key else "None"
+        return (
+            f"WaygridSettings(base_url={redact_url(self.base_url)!r}, api_key={key}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, outbox={self.outbox!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +152,9 @@ def _read_base_url(problems: list[Problem]) -> str:
     try:
         WaygridClient(value)  # the core's own check of the address; opens no connection
     except (ValueError, TypeError) as exc:
-        problems.append(Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {exc}.", hint))
+        problems.append(
+            Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {redact_url(exc)}.", hint)
+        )
         return ""
     parts = urlsplit(value.strip())
     host = (parts.hostname or "").lower()
@@ -121,7 +164,9 @@ def _read_base_url(problems: list[Problem]) -> str:
                 "waygrid.W001",
                 "warning",
                 f"WAYGRID_BASE_URL sends specs, payloads and the API key in clear text to {host}.",
-                f'Use https: WAYGRID_BASE_URL = "https://{parts.netloc}{parts.path}"',
+                'Use https: WAYGRID_BASE_URL = "'
+                + redact_url(urlunsplit(("https", parts.netloc, parts.path, "", "")))
+                + '"',
             )
         )
     return str(value).strip()
@@ -188,6 +233,7 @@ def _read_outbox(problems: list[Problem]) -> OutboxSettings:
         lease=num("LEASE", False, 1, d.lease, "300.0"),
         batch_size=int(num("BATCH_SIZE", True, 1, d.batch_size, "100")),
         send_on_commit=send,
+        inline_budget=num("INLINE_BUDGET", False, 0.1, d.inline_budget, "2.5"),
     )
 
 
@@ -213,24 +259,47 @@ def _read(problems: list[Problem]) -> WaygridSettings:
     )
     max_retries = int(retries_reader(problems))
     outbox = _read_outbox(problems)
-    slowest = (timeout if math.isfinite(timeout) else 40.0) * 2
-    if outbox.lease < slowest:
-        problems.append(
-            Problem(
-                "waygrid.W002",
-                "warning",
-                f"WAYGRID_OUTBOX_LEASE ({outbox.lease:g} s) is shorter than a slow send may take "
-                f"({slowest:g} s): another dispatcher could send the same row again (harmless "
-                "for servers that honour Idempotency-Key, a duplicate traversal otherwise).",
-                f"Set WAYGRID_OUTBOX_LEASE = {max(300.0, slowest):g}",
-            )
-        )
+    _check_lease(problems, outbox, timeout if math.isfinite(timeout) else None)
     return WaygridSettings(
         base_url=base_url,
         api_key=api_key,
         timeout=timeout if math.isfinite(timeout) else None,
         max_retries=max_retries,
         outbox=outbox,
+    )
+
+
+def _check_lease(problems: list[Problem], outbox: OutboxSettings, timeout: float | None) -> None:
+    """W002: the lease must cover what a dispatcher does with one row, which is one attempt.
+
+    A dispatcher claims a row only when one of its `SEND_CONCURRENCY` send slots is free and
+    sends it at once, with one attempt (the outbox's backoff spaces the attempts; the batch size
+    only bounds the rows of one pass). That attempt gets what is left of the lease minus
+    `lease_margin` as its deadline, so it can never outlive the lease; but an answer slower than
+    that is cut off, and the row is sent again later: a duplicate traversal on a server that
+    ignores ``Idempotency-Key`` and had processed the first one.
+    """
+    attempt = WaygridClient(
+        "http://localhost", timeout=DEFAULT_TIMEOUT if timeout is None else timeout
+    ).attempt_timeout
+    attempt = 40.0 if attempt is None else attempt
+    budget = outbox.lease - lease_margin(outbox.lease)
+    if budget >= attempt:
+        return
+    needed = math.ceil(attempt + min(attempt / 4, 30.0))
+    problems.append(
+        Problem(
+            "waygrid.W002",
+            "warning",
+            f"WAYGRID_OUTBOX_LEASE ({outbox.lease:g} s) leaves each send {budget:g} s, but one "
+            f"attempt may take {attempt:g} s (WAYGRID_TIMEOUT: connect plus read). A dispatcher "
+            f"claims a row when one of its {SEND_CONCURRENCY} send slots is free (whatever "
+            f"WAYGRID_OUTBOX_BATCH_SIZE = {outbox.batch_size}), sends it at once with one attempt, "
+            "and keeps the last 20 % of the lease (at most 30 s) to record the answer: a slower "
+            "answer is cut off and the row sent again later, a duplicate traversal if the server "
+            "ignores Idempotency-Key.",
+            f"Set WAYGRID_OUTBOX_LEASE = {max(300, needed)} (or lower WAYGRID_TIMEOUT).",
+        )
     )
 
 

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import logging
+import os
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import connections, transaction
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 from django.utils.asyncio import async_unsafe
 
-from waygrid import Spec
-from waygrid.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, JsonPayload, SubmitResult, WaygridClient
+from waygrid import Spec, SpecError
+from waygrid.client import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    JsonPayload,
+    SubmitResult,
+    WaygridClient,
+    redact_url,
+)
 
 from ._loop import LoopThread
 from .conf import OutboxSettings, get_settings
@@ -29,6 +40,12 @@ if TYPE_CHECKING:  # the outbox needs the app registry; direct submission does n
 __all__ = ["WaygridService", "get_service"]
 
 logger = logging.getLogger("waygrid_django")
+
+_Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submission"]
+"""Sends in flight, and their rows."""
+
+COLLECT = 0.02
+"""Seconds a sender waits after an answer for more, to record them together (20 ms)."""
 
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
@@ -80,14 +97,17 @@ class WaygridService:
             "api_key": api_key,
             "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
             "headers": headers,
+            "max_retries": max_retries,
         }
-        self._max_retries = max_retries
         self._transport = transport
         self.outbox_settings = outbox or OutboxSettings()
         """The outbox options this service sends with."""
         self._loop = LoopThread("waygrid-service")
         self._pools = 0
-        self._clients = self._make_clients(generation=1)  # fails fast on a bad argument
+        self._client = self._make_client(generation=1)  # fails fast on a bad argument
+        self._display_url = redact_url(base_url)
+        self._recorder: tuple[int, ThreadPoolExecutor] | None = None
+        self._recorder_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, *, transport: httpx.AsyncBaseTransport | None = None) -> WaygridService:
@@ -108,35 +128,33 @@ class WaygridService:
 
     def __repr__(self) -> str:
         key = "'***'" if self._options["api_key"] else "None"
-        return f"WaygridService(base_url={self._options['base_url']!r}, api_key={key})"
+        return f"WaygridService(base_url={self._display_url!r}, api_key={key})"
 
     @property
     def pools_opened(self) -> int:
         """Connection pools this service has opened: 1 per process (plus 1 after a fork)."""
         return self._pools
 
-    def _make_clients(self, generation: int) -> tuple[int, WaygridClient, WaygridClient]:
+    def _make_client(self, generation: int) -> tuple[int, WaygridClient]:
         transport = self._transport or httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
-        # Both clients share the transport, which is the pool: one pool, two retry policies.
-        direct = WaygridClient(**self._options, max_retries=self._max_retries, transport=transport)
-        once = WaygridClient(**self._options, max_retries=0, transport=transport)
+        # One client, one pool: outbox sends pass max_retries=0 and a deadline per call.
+        client = WaygridClient(**self._options, transport=transport)
         self._pools += 1
-        return generation, direct, once
+        return generation, client
 
-    def _clients_here(self) -> tuple[WaygridClient, WaygridClient]:
-        """The clients of the current loop generation; only ever called on the service loop."""
+    def _client_here(self) -> WaygridClient:
+        """The client of the current loop generation; only ever called on the service loop."""
         generation = self._loop.generation
-        if self._clients[0] != generation:  # a forked child: the parent's sockets are not ours
-            self._clients = self._make_clients(generation)
-        return self._clients[1], self._clients[2]
+        if self._client[0] != generation:  # a forked child: the parent's sockets are not ours
+            self._client = self._make_client(generation)
+        return self._client[1]
 
     # --- Direct submission ---------------------------------------------------------------------
 
     async def _submit(
         self, spec: Spec, payload: JsonPayload, idempotency_key: str | None, validate: bool
     ) -> SubmitResult:
-        direct, _ = self._clients_here()
-        return await direct.submit(
+        return await self._client_here().submit(
             spec, payload, idempotency_key=idempotency_key, validate=validate
         )
 
@@ -176,36 +194,67 @@ class WaygridService:
     # --- The outbox ----------------------------------------------------------------------------
 
     def submit_on_commit(
-        self, spec: Spec, payload: JsonPayload = None, *, using: str | None = None
+        self,
+        spec: Spec,
+        payload: object = None,
+        *,
+        idempotency_key: str | None = None,
+        reference: str = "",
+        using: str | None = None,
     ) -> Submission:
         """Store ``spec`` in the outbox in the current transaction; send it once it commits.
 
         The row is written (and the spec validated) at once; the send happens after the
-        transaction commits (at once in autocommit mode) and never raises: if Waygrid cannot
-        take it, the row stays pending for ``manage.py waygrid_dispatch``. A rolled-back
-        transaction leaves no row and sends nothing. The returned object reflects the send
-        when it happened in this call (status, traversal id).
+        transaction commits (at once in autocommit mode) and never raises. The committing
+        thread waits for it at most ``WAYGRID_OUTBOX_INLINE_BUDGET`` seconds: a slower send
+        carries on in the background (the row stays ``sending``, under its lease, and is
+        recorded when the answer comes), and if Waygrid cannot take it the row stays pending
+        for ``manage.py waygrid_dispatch``. A rolled-back transaction leaves no row and sends
+        nothing. The returned object reflects the send when it ended in this call.
+
+        Args:
+            spec: The spec to submit.
+            payload: Any JSON value; ``datetime``, ``date``, ``time``, ``timedelta``,
+                ``Decimal`` and ``UUID`` are encoded as ``DjangoJSONEncoder`` does.
+            idempotency_key: Your own key (1 to 255 printable ASCII characters), sent as
+                ``Idempotency-Key``. Calling again with a key already in the outbox returns
+                that row and sends nothing more. By default a random key per row.
+            reference: Your own object this submission belongs to (e.g. ``"order:42"``): shown,
+                filtered and searched in the admin.
+            using: The database alias (default: the router's choice for writes).
 
         Raises:
             SpecValidationError: The spec has errors; nothing was written.
             SpecError: The payload is not JSON; nothing was written.
+            ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is taken
+                by a row with another spec or payload; nothing was written.
         """
-        from .outbox import enqueue
+        from .outbox import enqueue_new
 
-        row = enqueue(spec, payload, using=using)
-        if self.outbox_settings.send_on_commit:
+        row, created = enqueue_new(
+            spec, payload, using=using, idempotency_key=idempotency_key, reference=reference
+        )
+        if self.outbox_settings.send_on_commit and created:
             transaction.on_commit(partial(self._send_after_commit, row, using), using=using)
         return row
 
     async def asubmit_on_commit(
-        self, spec: Spec, payload: JsonPayload = None, *, using: str | None = None
+        self,
+        spec: Spec,
+        payload: object = None,
+        *,
+        idempotency_key: str | None = None,
+        reference: str = "",
+        using: str | None = None,
     ) -> Submission:
         """`submit_on_commit` for async code (runs in Django's sync thread, in autocommit)."""
-        return await sync_to_async(self.submit_on_commit)(spec, payload, using=using)
+        return await sync_to_async(self.submit_on_commit)(
+            spec, payload, idempotency_key=idempotency_key, reference=reference, using=using
+        )
 
     def _send_after_commit(self, row: Submission, using: str | None) -> None:
         try:
-            self.send([row], using=using)
+            self._send_given([row], using, budget=self.outbox_settings.inline_budget)
         except Exception:  # the caller's transaction is committed: never fail it afterwards
             logger.exception("Submission %s stays pending: sending after commit failed", row.pk)
 
@@ -217,12 +266,26 @@ class WaygridService:
 
         The given objects are updated with the outcome.
         """
+        return self._send_given(list(submissions), using, budget=None)
+
+    def _send_given(
+        self, submissions: list[Submission], using: str | None, budget: float | None
+    ) -> DispatchResult:
         from .outbox import claim, copy_state
 
         given = {row.pk: row for row in submissions}
-        rows = claim(lease=self.outbox_settings.lease, limit=len(given), using=using, pks=given)
-        result = self._deliver(rows, using)
-        for row in rows:
+        waiting = list(given)
+
+        def take(count: int, lease: float) -> list[Submission]:
+            # Skipping rows that cannot be claimed (submitted, failed, held): [] only at the end.
+            rows: list[Submission] = []
+            while waiting and not rows:
+                picked, waiting[:] = waiting[:count], waiting[count:]
+                rows = claim(lease=lease, limit=count, using=using, pks=picked)
+            return rows
+
+        result, claimed, _ = self._pump(take, len(given), using, budget)
+        for row in claimed:
             copy_state(row, given[row.pk])
         return result
 
@@ -230,36 +293,168 @@ class WaygridService:
     def dispatch(
         self, *, batch_size: int | None = None, using: str | None = None
     ) -> DispatchResult:
-        """Claim one batch of due outbox rows, send them concurrently, record the outcomes."""
+        """Send up to ``batch_size`` due outbox rows, and record each outcome as it arrives.
+
+        Rows are claimed only when they can be sent at once (at most `SEND_CONCURRENCY` in
+        flight), each with its own lease that its send cannot outlive.
+        """
+        limit = batch_size or self.outbox_settings.batch_size
+        return self._dispatch_pass(limit, using, {})[0]
+
+    def _dispatch_pass(
+        self, limit: int, using: str | None, flying: _Flying, *, drain: bool = True
+    ) -> tuple[DispatchResult, bool]:
+        """Claim up to ``limit`` due rows and record outcomes; whether more may be due.
+
+        Without ``drain`` it returns as soon as ``limit`` rows were claimed and some outcome
+        recorded, leaving sends in flight in ``flying`` for the next pass (``waygrid_dispatch``
+        keeps its send slots full that way); it always drains once nothing more is due.
+        """
         from .outbox import claim
 
-        limit = batch_size or self.outbox_settings.batch_size
-        rows = claim(lease=self.outbox_settings.lease, limit=limit, using=using)
-        return self._deliver(rows, using)
+        def take(count: int, lease: float) -> list[Submission]:
+            return claim(lease=lease, limit=count, using=using)
 
-    def _deliver(self, rows: list[Submission], using: str | None) -> DispatchResult:
-        from .outbox import DispatchResult, record
+        result, claimed, more = self._pump(take, limit, using, None, flying=flying, drain=drain)
+        return result, more and len(claimed) >= limit
 
-        if not rows:
-            return DispatchResult()
-        outcomes = self._loop.run(self._send_rows(rows))
+    def _pump(
+        self,
+        take: Callable[[int, float], list[Submission]],
+        limit: int,
+        using: str | None,
+        budget: float | None,
+        *,
+        flying: _Flying | None = None,
+        drain: bool = True,
+    ) -> tuple[DispatchResult, list[Submission], bool]:
+        """Claim rows as send slots free up, send each at once, record outcomes as they come.
+
+        Each row is claimed right before it is sent, with a lease of ``WAYGRID_OUTBOX_LEASE``
+        seconds; its send gets the lease minus `lease_margin` as deadline (measured from just
+        before the claim), so an answer can only arrive while the row is still ours, and the
+        outcome is written only where the claim token still matches. With ``budget``, the
+        caller waits that long at most; sends still running then are recorded in the
+        background when they end. ``flying`` carries sends over between passes (see
+        `_dispatch_pass`). Returns the result, every row claimed, and whether the last claim
+        found rows.
+        """
+        from .outbox import SEND_CONCURRENCY, DispatchResult, lease_margin
+
+        settings = self.outbox_settings
+        lease = settings.lease
+        margin = lease_margin(lease)
+        refill = max(1, SEND_CONCURRENCY // 2)
+        stop_at = None if budget is None else time.monotonic() + budget
+        flying = {} if flying is None else flying
+        specs: dict[str, Spec | SpecError] = {}
+        claimed: list[Submission] = []
+        total = DispatchResult()
+        more = True
+        while True:
+            free = SEND_CONCURRENCY - len(flying)
+            if more and len(claimed) < limit and (free >= refill or not flying):
+                started = time.monotonic()
+                rows = take(min(free, limit - len(claimed)), lease)
+                more = bool(rows)
+                claimed.extend(rows)
+                for row in rows:
+                    spec = specs.get(row.spec_json)
+                    if spec is None:
+                        spec = specs[row.spec_json] = _read_spec(row.spec_json)
+                    send = self._send_row(row, spec, started + lease - margin)
+                    flying[self._loop.submit(send)] = row
+            if not flying:
+                break
+            if not drain and more and len(claimed) >= limit and total.claimed:
+                break  # the rest stay in flight for the next pass
+            timeout = None if stop_at is None else max(0.0, stop_at - time.monotonic())
+            done, _ = concurrent.futures.wait(
+                flying, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            if done and len(done) < refill < len(flying):
+                # Give the next answers a moment (COLLECT s) to arrive as well: one statement
+                # records them all, and the database commits once instead of once per row.
+                done, _ = concurrent.futures.wait(flying, timeout=COLLECT)
+            if done:
+                rows = [flying.pop(future) for future in done]
+                total += self._record(rows, [future.result() for future in done], using)
+            elif stop_at is not None and time.monotonic() >= stop_at:
+                for future, row in flying.items():
+                    future.add_done_callback(partial(self._record_later, row, using))
+                flying.clear()
+                break
+        return total, claimed, more
+
+    async def _send_row(
+        self, row: Submission, spec: Spec | SpecError, send_until: float
+    ) -> SubmitResult | BaseException:
+        from .outbox import send_row
+
+        return await send_row(self._client_here(), row, spec, send_until)
+
+    def _record(
+        self,
+        rows: list[Submission],
+        outcomes: list[SubmitResult | BaseException],
+        using: str | None,
+    ) -> DispatchResult:
+        from .outbox import record
+
         return record(rows, outcomes, self.outbox_settings, using=using)
 
-    async def _send_rows(self, rows: list[Submission]) -> list[SubmitResult | BaseException]:
-        from .outbox import send_rows
+    def _record_later(
+        self,
+        row: Submission,
+        using: str | None,
+        future: concurrent.futures.Future[SubmitResult | BaseException],
+    ) -> None:
+        """Record a send the committing thread stopped waiting for (in a recorder thread)."""
+        if future.cancelled():
+            return  # the service closed: the row's lease runs out, a dispatcher sends it
+        try:
+            self._recorder_pool().submit(self._record_in_thread, row, using, future.result())
+        except RuntimeError:  # shutting down
+            logger.warning("Submission %s: outcome not recorded (shutting down)", row.pk)
 
-        _, client = self._clients_here()
-        return await send_rows(client, rows)
+    def _record_in_thread(
+        self, row: Submission, using: str | None, outcome: SubmitResult | BaseException
+    ) -> None:
+        try:
+            self._record([row], [outcome], using)
+        except Exception:
+            logger.exception("Submission %s: recording the outcome failed", row.pk)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _recorder_pool(self) -> ThreadPoolExecutor:
+        with self._recorder_lock:
+            recorder = self._recorder
+            if recorder is None or recorder[0] != os.getpid():
+                pool = ThreadPoolExecutor(1, thread_name_prefix="waygrid-record")
+                recorder = self._recorder = (os.getpid(), pool)
+            return recorder[1]
 
     # --- Lifecycle -----------------------------------------------------------------------------
 
-    async def _aclose_clients(self) -> None:
-        for client in self._clients[1:]:
-            await client.aclose()
+    async def _aclose_client(self) -> None:
+        await self._client[1].aclose()
 
     def close(self) -> None:
         """Close the connection pool and stop the service's loop thread (idempotent)."""
-        self._loop.close(self._aclose_clients())
+        self._loop.close(self._aclose_client())
+        with self._recorder_lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is not None and recorder[0] == os.getpid():
+            recorder[1].shutdown(wait=True)
+
+
+def _read_spec(text: str) -> Spec | SpecError:
+    """The spec of a stored row, or why it cannot be read (the row then fails for good)."""
+    try:
+        return Spec.from_json(text)
+    except SpecError as exc:
+        return exc
 
 
 _default: WaygridService | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, SecretStr
@@ -9,7 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from waygrid import WaygridError
-from waygrid.client import DEFAULT_TIMEOUT, WaygridClient
+from waygrid.client import DEFAULT_TIMEOUT, WaygridClient, redact_url
 
 __all__ = ["WaygridSettings"]
 
@@ -20,7 +21,8 @@ class WaygridSettings(BaseSettings):
     """How to reach the Waygrid server, from ``WAYGRID_*`` environment variables.
 
     Only ``WAYGRID_BASE_URL`` is required. The API key is a `SecretStr`, so it shows as
-    ``'**********'`` in reprs, logs and tracebacks.
+    ``'**********'`` in reprs, logs and tracebacks; credentials in the base URL
+    (``https://user:password@host``) are left out of ``repr()`` and ``str()`` too.
 
     Example:
         >>> settings = WaygridSettings(base_url="http://127.0.0.1:1337")
@@ -45,6 +47,10 @@ class WaygridSettings(BaseSettings):
     """``WAYGRID_BACKOFF_CAP``: longest backoff step, in seconds."""
     retry_after_cap: NonNegativeFloat = 60.0
     """``WAYGRID_RETRY_AFTER_CAP``: longest wait a ``Retry-After`` header can impose, in seconds."""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "base_url" else value
 
     def __init__(self, **values: Any) -> None:
         """Read the settings: keyword arguments first, then ``WAYGRID_*`` variables.

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, WaygridClient
+from ._config import redact_url
+from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, WaygridClient
 from .result import JsonPayload, SubmitResult
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "JsonPayload", "SubmitResult", "WaygridClient"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
+    "JsonPayload",
+    "SubmitResult",
+    "WaygridClient",
+    "redact_url",
+]

@@ -14,16 +14,38 @@ from waygrid.errors import WaygridError
 __all__ = [
     "check_api_key",
     "check_base_url",
+    "check_deadline",
     "check_idempotency_key",
+    "check_retries",
     "check_seconds",
     "default_headers",
     "read_env",
+    "redact_url",
 ]
 
 _INGEST_PATH = "/v1/ingest"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+# Scheme and "//" (optional), then the userinfo: everything up to the last "@" of the authority.
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?[^/?#]*@")
 _SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|cookie|session|passw", re.IGNORECASE)
+
+
+def redact_url(url: object) -> str:
+    """``url`` as text without its userinfo (``user:password@``), for reprs, logs and messages.
+
+    Works on any text, valid URL or not, and never raises: ``https://user:pw@host/x`` becomes
+    ``https://host/x``, ``user:pw@host:1337`` becomes ``host:1337``, and anything without userinfo
+    is returned unchanged (None gives ``'None'``). The authority ends at the first ``/``, ``?``
+    or ``#`` (RFC 3986, as httpx and browsers read it). The client shows its URL this way
+    everywhere.
+
+    Example:
+        >>> redact_url("https://bot:hunter2@gw.example.com/waygrid/")
+        'https://gw.example.com/waygrid/'
+    """
+    text = url if isinstance(url, str) else str(url)
+    return _USERINFO.sub(lambda match: match.group(1) or "", text, count=1)
 
 
 def check_base_url(base_url: str) -> tuple[httpx.URL, str]:
@@ -40,8 +62,7 @@ def check_base_url(base_url: str) -> tuple[httpx.URL, str]:
     if url.query or url.fragment:
         raise ValueError("base_url must not have a query string or fragment")
     ingest = url.copy_with(path=url.path.rstrip("/") + _INGEST_PATH)
-    display = str(ingest.copy_with(username=None, password=None)) if url.userinfo else str(ingest)
-    return ingest, display
+    return ingest, redact_url(str(ingest))
 
 
 def check_api_key(api_key: str | None) -> None:
@@ -65,6 +86,24 @@ def check_seconds(option: str, seconds: float) -> float:
     return float(seconds)
 
 
+def check_deadline(option: str, seconds: float | None) -> float | None:
+    """None (no deadline) or a finite number of seconds > 0, as a float."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ValueError(f"{option} must be a number of seconds or None, got {seconds!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{option} must be finite and > 0 (or None), got {seconds!r}")
+    return float(seconds)
+
+
+def check_retries(option: str, retries: int) -> int:
+    """An int >= 0."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"{option} must be an int >= 0, got {retries!r}")
+    return retries
+
+
 def check_idempotency_key(key: str) -> str:
     """A caller's ``Idempotency-Key``: 1-255 printable ASCII characters, no spaces."""
     if isinstance(key, str) and len(key) <= 255 and _HEADER_TOKEN.fullmatch(key):
@@ -77,12 +116,19 @@ def default_headers(
 ) -> tuple[httpx.Headers, list[str]]:
     """The headers of every request, and the values among them that are secrets.
 
-    The caller's headers may replace ``User-Agent`` and ``Accept``; ``Content-Type`` and, when a
-    key is given, ``Authorization`` are always ours. Values of headers whose names suggest
-    credentials (``X-Api-Key``, ``Cookie``, ...) are treated as secrets like the API key.
+    The caller's headers may replace ``User-Agent``, ``Accept`` and ``Accept-Encoding``;
+    ``Content-Type`` and, when a key is given, ``Authorization`` are always ours. Values of
+    headers whose names suggest credentials (``X-Api-Key``, ``Cookie``, ...) are treated as
+    secrets like the API key.
     """
     secrets: list[str] = [api_key] if api_key else []
-    merged = {"User-Agent": f"waygrid-python/{__version__}", "Accept": "application/json"}
+    merged = {
+        "User-Agent": f"waygrid-python/{__version__}",
+        "Accept": "application/json",
+        # Uncompressed answers only, so that the 1 MiB read cap bounds memory too (a compressed
+        # chunk is inflated whole before the cap can cut it).
+        "Accept-Encoding": "identity",
+    }
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name) or ":" in name:
             raise ValueError(f"headers: {name!r} is not a valid header name")

@@ -28,6 +28,7 @@ _REJECTED_PREFIXES = (
 _COMPILER_ERROR = "RouteCompilerError"
 _REDACTED = "[redacted]"
 _SNIPPET_CHARS = 500
+_CAP_TEXT = "1 MiB"
 
 
 class Redactor:
@@ -157,13 +158,17 @@ def classify_status(
     idempotency_key: str,
     attempts: int,
     redact: Redactor,
+    cut: bool = False,
 ) -> StatusFailure:
     """Map a non-2xx answer to the error class of the contract and decide whether to retry.
 
-    401/403 -> `AuthenticationError`; a body whose ``error`` names an http4s body failure or a
-    ``RouteCompilerError`` -> `SpecRejectedError` (never retried); 429 -> `RateLimitError`;
+    401/403 -> `AuthenticationError`; a 500 whose JSON ``error`` names an http4s body failure or a
+    ``RouteCompilerError`` -> `SpecRejectedError` (never retried; the only permanent failure, see
+    `waygrid.errors.is_permanent`: the same text under another status is not recognisably
+    Waygrid's); 429 -> `RateLimitError`;
     500/502/503/504 -> `ServerError`; 409 -> idempotency-key conflict; anything else ->
-    `WaygridStatusError`. Only 429 and those 5xx are retryable.
+    `WaygridStatusError`. Only 429 and those 5xx are retryable. ``cut``: the body was longer than
+    the client reads and ``content`` is its first part (said in the message, ``body_truncated``).
     """
     body, parsed = _scrub_body(content.decode("utf-8", errors="replace"), redact)
     error_text = parsed.get("error") if parsed is not None else None
@@ -183,7 +188,7 @@ def classify_status(
             status_code=status,
             body=body,
         )
-    elif reason is not None and status >= 400 and _is_rejection(reason):
+    elif reason is not None and status == 500 and _is_rejection(reason):
         issues = _server_issues(parsed or {}, redact)
         lines = "".join(f"\n  - {issue}" for issue in issues)
         error = SpecRejectedError(
@@ -226,11 +231,19 @@ def classify_status(
             body=body,
         )
     else:
+        proxy = (
+            ""
+            if reason is not None
+            else " (not a Waygrid error answer: a proxy or load balancer in between?)"
+        )
         error = WaygridStatusError(
-            f"{where} answered {label}" + (f": {shown}" if shown else ""),
+            f"{where} answered {label}{proxy}" + (f": {shown}" if shown else ""),
             status_code=status,
             body=body,
         )
+    if cut:
+        error.body_truncated = True
+        error.args = (f"{error.args[0]} [response body cut at {_CAP_TEXT}]",)
     return StatusFailure(error, retryable, retry_after, label)
 
 

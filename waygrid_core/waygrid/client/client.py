@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 import anyio
 import httpx
@@ -25,7 +27,9 @@ from waygrid.errors import (
 from ._config import (
     check_api_key,
     check_base_url,
+    check_deadline,
     check_idempotency_key,
+    check_retries,
     check_seconds,
     default_headers,
     read_env,
@@ -37,7 +41,7 @@ from .result import JsonPayload, SubmitResult
 if TYPE_CHECKING:
     from waygrid.spec import Spec
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "WaygridClient"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "WaygridClient"]
 
 logger = logging.getLogger("waygrid")
 _SERVER_REJECTS = frozenset({"unsupported-by-server"})
@@ -52,7 +56,33 @@ DEFAULT_BACKOFF_BASE: Final = 0.5
 DEFAULT_BACKOFF_CAP: Final = 8.0
 DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+"""The most bytes of an answer the client reads (1 MiB). A longer body is cut there, its connection
+closed, and the error says so; exceptions keep at most this much of it."""
+_CAP_TEXT: Final = "1 MiB"
+
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one attempt got back: at most `MAX_RESPONSE_BYTES` of the body."""
+
+    status: int
+    phrase: str
+    retry_after: str | None
+    content: bytes
+    cut: bool
+    """Whether the body was longer than `MAX_RESPONSE_BYTES` and cut there."""
+
+
+def _derived_attempt_timeout(timeout: httpx.Timeout) -> float | None:
+    """The default ``attempt_timeout``: connect plus read timeout; None without a read timeout."""
+    if timeout.read is None:
+        return None
+    return timeout.read + (timeout.connect or 0.0)
+
+
 _PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
@@ -86,6 +116,13 @@ class WaygridClient:
     ``backoff_cap``, of which a random half is added to the other half); a ``Retry-After`` header
     (seconds or HTTP-date) replaces the backoff, capped at ``retry_after_cap``.
 
+    Deadlines: httpx's ``timeout`` applies per phase and per read, so each attempt as a whole
+    (pool wait, connect, send, reading the entire answer) is also bounded by ``attempt_timeout``
+    (by default the connect plus the read timeout); an attempt cut by it counts as a read timeout.
+    ``deadline`` (here or per ``submit()``) bounds a whole call, attempts and backoff waits
+    together; a wait that would cross it is not taken. Answers are read up to
+    `MAX_RESPONSE_BYTES` (1 MiB); a longer body is cut and its connection closed.
+
     The API key is sent as ``Authorization: Bearer <key>`` and appears in no repr, log line or
     exception; request and response headers are never logged. Log lines go to the ``waygrid``
     logger: each attempt at DEBUG, each retry at INFO.
@@ -98,7 +135,9 @@ class WaygridClient:
     """
 
     __slots__ = (
+        "_attempt_timeout",
         "_cache",
+        "_deadline",
         "_depth",
         "_display_url",
         "_has_key",
@@ -127,6 +166,8 @@ class WaygridClient:
         backoff_cap: float = DEFAULT_BACKOFF_CAP,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        attempt_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         """Configure a client; no connection is made until the first ``submit()``.
 
@@ -146,14 +187,28 @@ class WaygridClient:
             backoff_cap: Longest backoff step, in seconds.
             retry_after_cap: Longest wait, in seconds, that a ``Retry-After`` header can impose.
             limits: Connection pool limits; the default allows 100 requests in flight.
+            attempt_timeout: The most seconds one attempt may take as a whole: waiting for a
+                pooled connection, connecting, sending, and reading the entire answer. None
+                (the default) derives it from ``timeout``: its connect timeout plus its read
+                timeout (40 s with the default timeout, 4 s with ``timeout=2``), or no attempt
+                deadline when ``timeout`` has no read timeout. httpx's own timeouts are per
+                phase and per read, so without this a server trickling its answer byte by byte
+                could hold a submit forever. An attempt cut by it counts as a read timeout.
+            deadline: The most seconds one ``submit()`` may take in total, across all its
+                attempts and the backoff waits between them; None (the default) for no total
+                deadline. ``submit(deadline=...)`` overrides it for one call.
 
         Raises:
             ValueError: An argument is malformed (the message never repeats the API key).
         """
         ingest, display = check_base_url(base_url)
         check_api_key(api_key)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        check_retries("max_retries", max_retries)
+        own_timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if attempt_timeout is None:
+            attempt_timeout = _derived_attempt_timeout(own_timeout)
+        else:
+            attempt_timeout = check_deadline("attempt_timeout", attempt_timeout)
         default, secrets = default_headers(api_key, headers)
         if ingest.password:
             secrets.append(ingest.password)
@@ -163,7 +218,9 @@ class WaygridClient:
         self._has_key = bool(api_key)
         self._headers = default
         self._redact = Redactor(secrets)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = own_timeout
+        self._attempt_timeout = attempt_timeout
+        self._deadline = check_deadline("deadline", deadline)
         self._limits = limits
         self._transport = transport
         self._retry = RetrySettings(
@@ -193,6 +250,8 @@ class WaygridClient:
         backoff_cap: float = DEFAULT_BACKOFF_CAP,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        attempt_timeout: float | None = None,
+        deadline: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> _ClientT:
         """A client configured from environment variables.
@@ -212,6 +271,8 @@ class WaygridClient:
             backoff_cap: As in the constructor.
             retry_after_cap: As in the constructor.
             limits: As in the constructor.
+            attempt_timeout: As in the constructor.
+            deadline: As in the constructor.
             environ: Where to read the variables; ``os.environ`` by default.
 
         Raises:
@@ -239,6 +300,8 @@ class WaygridClient:
             backoff_cap=backoff_cap,
             retry_after_cap=retry_after_cap,
             limits=limits,
+            attempt_timeout=attempt_timeout,
+            deadline=deadline,
         )
 
     @property
@@ -250,6 +313,16 @@ class WaygridClient:
     def max_retries(self) -> int:
         """Retries after the first attempt."""
         return self._retry.max_retries
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The most seconds one attempt may take as a whole (None: no attempt deadline)."""
+        return self._attempt_timeout
+
+    @property
+    def deadline(self) -> float | None:
+        """The default total deadline of a ``submit()``, in seconds (None: none)."""
+        return self._deadline
 
     def __repr__(self) -> str:
         key = "'***'" if self._has_key else "None"
@@ -334,6 +407,8 @@ class WaygridClient:
         *,
         idempotency_key: str | None = None,
         validate: bool = True,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> SubmitResult:
         """Send a spec to ``POST {base_url}/v1/ingest`` and return the started traversal.
 
@@ -348,6 +423,12 @@ class WaygridClient:
                 make a submit repeatable across processes.
             validate: Run ``spec.validate()`` first, so a graph the server would reject fails
                 here without a network round trip.
+            max_retries: Retries after the first attempt for this call; None uses the
+                client's ``max_retries``.
+            deadline: The most seconds this call may take in total, across all attempts and
+                backoff waits; None uses the client's ``deadline`` (itself None by default: no
+                total deadline). An attempt in flight when it runs out is abandoned, and a
+                backoff wait that would end after it is not taken.
 
         Returns:
             The traversal id and DAG hash the server returned, with the key and attempt count.
@@ -362,9 +443,17 @@ class WaygridClient:
             RateLimitError: 429 after the last retry.
             ServerError: 5xx after the last retry.
             WaygridStatusError: Any other error status (e.g. 409 for a reused key).
-            WaygridTimeoutError: No answer in time (after the last retry, when retried).
+            WaygridTimeoutError: No answer in time (after the last retry, when retried), or the
+                attempt or total deadline ran out (``.deadline`` says which).
             WaygridConnectionError: The server could not be reached or dropped the connection.
+            ValueError: ``max_retries`` or ``deadline`` is malformed (nothing was sent).
         """
+        retries = (
+            self._retry.max_retries
+            if max_retries is None
+            else check_retries("max_retries", max_retries)
+        )
+        total = self._deadline if deadline is None else check_deadline("deadline", deadline)
         body = self._body(spec, payload, validate)
         if idempotency_key is None:
             key = os.urandom(16).hex()  # a random 128-bit key, cheaper than uuid4().hex
@@ -373,19 +462,36 @@ class WaygridClient:
         headers = {"Idempotency-Key": key}
         url = self._ingest_url
         settings = self._retry
+        per_attempt = self._attempt_timeout
+        total_at = math.inf if total is None else anyio.current_time() + total
         attempt = 0
         while True:
             attempt += 1
             debug = logger.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
-            try:
-                response = await self._client().post(url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                failure = classify_transport_error(exc, settings.retry_read_timeouts)
-                error: WaygridError = self._transport_error(exc, failure, attempt)
-                retryable, retry_after, summary = failure.retryable, None, type(exc).__name__
-            else:
-                status = response.status_code
+            attempt_at = math.inf if per_attempt is None else anyio.current_time() + per_attempt
+            answer: _Answer | None = None
+            error: WaygridError | None = None
+            retryable, retry_after, summary = False, None, ""
+            with anyio.CancelScope(deadline=min(attempt_at, total_at)) as scope:
+                try:
+                    answer = await self._send(url, body, headers)
+                except httpx.HTTPError as exc:
+                    failure = classify_transport_error(exc, settings.retry_read_timeouts)
+                    error = self._transport_error(exc, failure, attempt)
+                    retryable, summary = failure.retryable, type(exc).__name__
+            if scope.cancelled_caught:
+                which: Literal["attempt", "total"] = (
+                    "total" if total_at <= attempt_at else "attempt"
+                )
+                error = self._deadline_error(
+                    which, total if which == "total" else per_attempt, attempt
+                )
+                retryable = which == "attempt" and settings.retry_read_timeouts
+                summary = f"{which} deadline"
+                answer = None
+            if answer is not None:
+                status = answer.status
                 if debug:
                     logger.debug(
                         "POST %s -> %d (attempt %d, %.1f ms)",
@@ -395,36 +501,66 @@ class WaygridClient:
                         (time.perf_counter() - started) * 1000.0,
                     )
                 if 200 <= status < 300:
-                    ids = parse_success(response.content)
+                    ids = None if answer.cut else parse_success(answer.content)
                     if ids is not None:
                         return SubmitResult(ids[0], ids[1], key, attempt, status)
-                    error = self._malformed_success(status, response)
-                    retryable, retry_after, summary = False, None, ""
+                    error = self._malformed_success(status, answer)
                 else:
                     outcome = classify_status(
                         status,
-                        response.reason_phrase,
-                        response.content,
-                        response.headers.get("retry-after"),
+                        answer.phrase,
+                        answer.content,
+                        answer.retry_after,
                         url=self._display_url,
                         idempotency_key=key,
                         attempts=attempt,
                         redact=self._redact,
+                        cut=answer.cut,
                     )
                     error, retryable = outcome.error, outcome.retryable
                     retry_after, summary = outcome.retry_after, outcome.summary
-            if not retryable or attempt > settings.max_retries:
+            assert error is not None
+            if not retryable or attempt > retries:
                 raise error
             delay = settings.delay(attempt, retry_after)
+            if anyio.current_time() + delay >= total_at:
+                raise WaygridTimeoutError(
+                    f"POST {self._display_url}: the total deadline (deadline={total:g} s) would "
+                    f"run out before retry {attempt} of {retries} (due in {delay:.2f} s); "
+                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
+                    f"Last failure: {error}",
+                    deadline="total",
+                ) from None
             logger.info(
                 "POST %s failed (%s), retry %d of %d in %.2f s",
                 self._display_url,
                 summary,
                 attempt,
-                settings.max_retries,
+                retries,
                 delay,
             )
             await anyio.sleep(delay)
+
+    def _deadline_error(
+        self, which: Literal["attempt", "total"], seconds: float | None, attempt: int
+    ) -> WaygridTimeoutError:
+        after = f" (attempt {attempt})" if attempt > 1 else ""
+        if which == "total":
+            limit = f"the total deadline (deadline={seconds:g} s) ran out"
+        else:
+            limit = f"the attempt deadline (attempt_timeout={seconds:g} s) ran out"
+        retry = (
+            ""
+            if which == "total" or self._retry.retry_read_timeouts
+            else "; not retried, as the server may have processed the request "
+            "(pass retry_read_timeouts=True to retry)"
+        )
+        logger.debug("POST %s: %s%s", self._display_url, limit, after)
+        return WaygridTimeoutError(
+            f"POST {self._display_url} timed out: {limit} before the answer was complete"
+            f"{after}{retry}",
+            deadline=which,
+        )
 
     def _transport_error(
         self, exc: httpx.HTTPError, failure: TransportFailure, attempt: int
@@ -447,13 +583,46 @@ class WaygridClient:
             f"POST {self._display_url} failed while {failure.phase}{after} ({cause})"
         )
 
-    def _malformed_success(self, status: int, response: httpx.Response) -> WaygridError:
-        text = self._redact(response.content.decode("utf-8", errors="replace"))
+    async def _send(self, url: httpx.URL, body: bytes, headers: dict[str, str]) -> _Answer:
+        """POST and read at most `MAX_RESPONSE_BYTES` of the answer; a longer one is cut and its
+        connection closed (closing a partly read response never returns it to the pool)."""
+        http = self._client()
+        request = http.build_request("POST", url, content=body, headers=headers)
+        response = await http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            room = MAX_RESPONSE_BYTES
+            cut = False
+            async for chunk in response.aiter_bytes():
+                if len(chunk) > room:
+                    chunks.append(chunk[:room])
+                    cut = True
+                    break
+                chunks.append(chunk)
+                room -= len(chunk)
+        finally:
+            await response.aclose()
+        return _Answer(
+            response.status_code,
+            response.reason_phrase,
+            response.headers.get("retry-after"),
+            b"".join(chunks),
+            cut,
+        )
+
+    def _malformed_success(self, status: int, answer: _Answer) -> WaygridError:
+        text = self._redact(answer.content.decode("utf-8", errors="replace"))
         shown = text.strip()[:200]
-        return WaygridStatusError(
-            f"POST {self._display_url} answered {status} without the expected "
+        if answer.cut:
+            what = f"a body longer than {_CAP_TEXT} (cut at {_CAP_TEXT}) instead of the expected"
+        else:
+            what = "without the expected"
+        error = WaygridStatusError(
+            f"POST {self._display_url} answered {status} {what} "
             f'{{"traversalId": ..., "dagHash": ...}} body; is base_url the address of a Waygrid '
             f"server? (got {shown!r})",
             status_code=status,
             body=text,
         )
+        error.body_truncated = answer.cut
+        return error

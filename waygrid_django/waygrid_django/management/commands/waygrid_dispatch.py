@@ -8,10 +8,48 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, close_old_connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 
+from ...conf import SEND_CONCURRENCY
+from ...models import Submission
 from ...outbox import DispatchResult
 from ...service import get_service
+
+
+def _drop_broken_connections() -> None:
+    """Close this thread's connections that no longer work (the next query reconnects).
+
+    Unlike ``close_old_connections`` it keeps healthy ones whatever ``CONN_MAX_AGE`` says: an
+    idle loop polling every few seconds should not open a connection for each poll.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and (
+            connection.errors_occurred or not connection.is_usable()
+        ):
+            connection.close()
+
+
+def _waiting(database: str) -> str:
+    """How many rows wait (pending, or being sent) and when the next one is due."""
+    Status = Submission.Status
+    rows = Submission.objects.using(database).filter(status__in=[Status.PENDING, Status.SENDING])
+    found = rows.aggregate(
+        pending=Count("pk", filter=Q(status=Status.PENDING)),
+        sending=Count("pk", filter=Q(status=Status.SENDING)),
+        due=Min("next_attempt_at"),
+    )
+    pending, sending, due = found["pending"], found["sending"], found["due"]
+    if not pending and not sending:
+        return "nothing waiting"
+    noun = "row" if pending + sending == 1 else "rows"
+    wait = max(0.0, (due - timezone.now()).total_seconds())
+    when = "now" if wait == 0 else f"in {wait:.0f} s"
+    return (
+        f"{pending + sending} {noun} waiting ({pending} pending, {sending} being sent), "
+        f"next due {when} ({due.isoformat(timespec='seconds')})"
+    )
 
 
 class Command(BaseCommand):
@@ -46,19 +84,35 @@ class Command(BaseCommand):
         service = get_service()
         batch = options["batch_size"] or service.outbox_settings.batch_size
         interval = max(0.0, options["interval"])
+        database = options["database"]
+        vendor = connections[database].vendor
+        self.stdout.write(
+            f"waygrid_dispatch: database {database} ({vendor}), batch size {batch}, "
+            f"lease {service.outbox_settings.lease:g} s, up to {SEND_CONCURRENCY} sends at once"
+        )
         stop = threading.Event()
         if not options["once"] and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: stop.set())
         total = DispatchResult()
-        while not stop.is_set():
-            close_old_connections()  # a long-running loop must survive a dropped connection
-            result = service.dispatch(batch_size=batch, using=options["database"])
-            total += result
-            if result.claimed and options["verbosity"] >= 2:
-                self.stdout.write(f"batch: {result}")
-            if result.claimed < batch:  # nothing more due right now
-                if options["once"]:
-                    break
-                stop.wait(interval)
+        flying: dict[Any, Any] = {}  # sends carried over from one pass to the next
+        try:
+            while not stop.is_set():
+                result, more = service._dispatch_pass(batch, database, flying, drain=False)
+                total += result
+                if result.claimed and options["verbosity"] >= 2:
+                    self.stdout.write(f"batch: {result}")
+                if not more:  # nothing more due right now (and nothing in flight)
+                    if options["once"]:
+                        break
+                    _drop_broken_connections()  # a long-running loop must survive them
+                    stop.wait(interval)
+        finally:
+            if flying:  # stopped mid-pass: let the sends in flight end and record them
+                result, _ = service._dispatch_pass(0, database, flying)
+                total += result
+                if result.claimed and options["verbosity"] >= 2:
+                    self.stdout.write(f"batch: {result}")
         self.stdout.write(f"waygrid_dispatch: {total}")
+        if options["once"]:
+            self.stdout.write(f"waygrid_dispatch: {_waiting(database)}")

@@ -17,7 +17,10 @@ from ._common import add_spec_arguments, read_payload, read_spec
 class Command(BaseCommand):
     """Submit a spec now (or through the outbox) and print the traversal id."""
 
-    help = "Submit a Waygrid spec (JSON file, or - for stdin) to WAYGRID_BASE_URL."
+    help = (
+        "Submit a Waygrid spec (JSON file, or - for stdin) to WAYGRID_BASE_URL. Exits non-zero "
+        "when the submit fails (with --outbox: when the row ends failed)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         """``FILE``, ``--as-server``, ``--payload``, ``--idempotency-key``, ``--outbox``."""
@@ -26,6 +29,9 @@ class Command(BaseCommand):
             "--payload", help="JSON to send with the spec, or @FILE (default: the body's payload)"
         )
         parser.add_argument("--idempotency-key", help="reuse a key to make the submit repeatable")
+        parser.add_argument(
+            "--reference", default="", help="with --outbox: your own object, e.g. order:42"
+        )
         parser.add_argument(
             "--outbox",
             action="store_true",
@@ -41,12 +47,20 @@ class Command(BaseCommand):
         try:
             if options["outbox"]:
                 with transaction.atomic():
-                    row = service.submit_on_commit(spec, payload)
-                self.stdout.write(
+                    row = service.submit_on_commit(
+                        spec,
+                        payload,
+                        idempotency_key=options["idempotency_key"],
+                        reference=options["reference"],
+                    )
+                line = (
                     f"submission {row.pk}: {row.status}"
                     + (f", traversal {row.traversal_id}" if row.traversal_id else "")
                     + (f" ({row.last_error})" if row.last_error else "")
                 )
+                if row.status == row.Status.FAILED:
+                    raise CommandError(line)
+                self.stdout.write(line)
                 return
             result = service.submit(spec, payload, idempotency_key=options["idempotency_key"])
         except (WaygridError, ValueError) as exc:
