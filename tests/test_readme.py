@@ -1,7 +1,7 @@
 """Every python snippet of the README and the package READMEs runs, each in the harness it needs.
 
 Django snippets that need a database run in ``tests/django/test_django_readme.py`` (on SQLite
-and PostgreSQL); `harness` names the harness of every snippet, and a snippet without one fails.
+and PostgreSQL), the simulator's in ``tests/simulate/test_readme_section.py``; `harness` names the harness of every snippet, and a snippet without one fails.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def harness(heading: str, code: str) -> str:
     """Which harness runs a snippet (see the tests below)."""
     if heading in ("Building specs", "Fork and join"):
         return "builder"
+    if heading == "Simulating a traversal":
+        return "simulate"  # run, output compared, in tests/simulate/test_readme_section.py
     rules = (
         ("# settings.py", "django-settings"),
         ("@waygrid_errors", "django-errors"),
