@@ -30,7 +30,10 @@ MAX_SPEED = 1_000_000_000.0
 """The largest ``speed``: a billion virtual seconds per real second."""
 FINAL_STATUSES = ("completed", "failed", "canceled", "stalled", "not simulated")
 """Statuses a replay ends with (``running`` is the only other one)."""
-_CACHE_SIZE = 64  # simulations kept; an evicted one is computed again when next shown
+# Runs kept: at most this many, holding at most this many events and dispatches in all (a
+# large run is tens of thousands); an evicted one is simulated again when next shown.
+_CACHE_RUNS = 256
+_CACHE_ITEMS = 1_000_000
 _US = timedelta(microseconds=1)
 # Colours of the DAG picture by node state (Mermaid classDef lines).
 _STATE_STYLES = {
@@ -95,6 +98,12 @@ class _Run:
     names: tuple[tuple[str, str], ...]
     """(compiled node id, node name) of the standard nodes, for colouring the picture."""
 
+    @property
+    def weight(self) -> int:
+        """What it costs to keep, in events, dispatches and nodes."""
+        sim = self.simulation
+        return 1 + len(self.names) + (0 if sim is None else len(sim.events) + len(sim.dispatches))
+
 
 def created_instant(traversal: Traversal) -> datetime:
     """When the traversal was accepted, as an aware datetime."""
@@ -121,6 +130,7 @@ class Runs:
         self._lock = threading.Lock()
         self._scripts: dict[str, dict[str, object]] = {}
         self._cache: OrderedDict[str, _Run] = OrderedDict()
+        self._cached_items = 0
 
     @property
     def script(self) -> dict[str, object]:
@@ -144,6 +154,7 @@ class Runs:
         with self._lock:
             self._scripts.clear()
             self._cache.clear()
+            self._cached_items = 0
             self._script = self._initial
 
     def run_of(self, traversal: Traversal) -> _Run:
@@ -158,10 +169,15 @@ class Runs:
             script = self._scripts.get(tid, self._script)
         run = _simulate(traversal, script)
         with self._lock:
+            old = self._cache.pop(tid, None)  # another thread simulated it meanwhile
+            if old is not None:
+                self._cached_items -= old.weight
             self._cache[tid] = run
-            self._cache.move_to_end(tid)
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self._cached_items += run.weight
+            while len(self._cache) > 1 and (
+                len(self._cache) > _CACHE_RUNS or self._cached_items > _CACHE_ITEMS
+            ):
+                self._cached_items -= self._cache.popitem(last=False)[1].weight
         return run
 
     def simulation(self, traversal: Traversal) -> Simulation | None:
