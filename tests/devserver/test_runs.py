@@ -212,3 +212,28 @@ def test_bad_dev_options_are_one_line_usage_errors(arguments: list[str], message
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert message in done.stderr, done.stderr
+
+
+def test_an_evicted_run_is_simulated_again_with_its_own_script() -> None:
+    """Past the cache's size, a run is recomputed with the script its traversal was accepted with."""
+    from waygrid.devserver._runs import _CACHE_RUNS, Runs
+
+    runs = Runs(enabled=True, speed=FAST, script={"charge": "fail"})
+    body = json.dumps({"graph": payment().to_dict()}).encode()
+
+    def traversal(number: int) -> Traversal:
+        return Traversal(
+            f"01ARZ3NDEKTSV4RRFF{number:08d}", "0" * 16, "2030-01-01T00:00:00.000Z", None, body
+        )
+
+    first = traversal(0)
+    runs.accepted(first.traversal_id)
+    before = runs.simulation(first)
+    runs.set_script({})
+    for number in range(1, _CACHE_RUNS + 2):
+        runs.run_of(traversal(number))
+    again = runs.simulation(first)
+    assert again is not before and again == before  # recomputed, and still with "fail"
+    assert again is not None and again.ran("deadletter")
+    other = runs.simulation(traversal(1))
+    assert other is not None and not other.ran("deadletter")
