@@ -13,10 +13,11 @@ import asyncio
 import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from examples.workflows import WORKFLOWS
-from waygrid import Spec, WaygridClient
+from waygrid import Simulation, Spec, WaygridClient, simulate
 from waygrid.testing import DevServer
 
 INTRO = """\
@@ -29,10 +30,26 @@ the dagHash the server will answer, and submits them.
 
 This demo, all on this machine:
   1. builds the five workflows of the published SDK page, checks them and writes them to files;
-  2. submits them to the Waygrid dev server, a local stand-in for the real ingest API;
-  3. runs the FastAPI example app and the Django example project against that server.
+  2. simulates them with the server's own runtime rules: all succeeding, then with failures;
+  3. submits them to the Waygrid dev server, a local stand-in that also runs what it accepts;
+  4. runs the FastAPI example app and the Django example project against that server.
 Today's real server compiles a submission and answers its traversalId and dagHash; it drops the
 payload and nothing executes the traversal yet. The dev server keeps both, so you can look."""
+
+FAILURES: dict[str, tuple[str, dict[str, object]]] = {
+    "Quick Start": ("the AI processor always fails", {"AI Processing": "fail"}),
+    "Fork/join enrichment": (
+        "the sentiment branch fails",
+        {"waygrid://processor/sentiment": "fail"},
+    ),
+    "Parallel processing with quorum": (
+        "providers A and B never answer",
+        {"Provider A": "hang", "Provider B": "hang"},
+    ),
+}
+"""The failing runs shown: a workflow, what goes wrong, and the script that makes it so."""
+_RUNTIME = "runtime-"
+_SPEED = 1_000_000_000.0  # the dev server replays a virtual day in under 0.1 ms
 
 
 def _heading(text: str) -> None:
@@ -63,7 +80,13 @@ def show(title: str, spec: Spec, out_dir: Path, *, verbose: bool = False) -> Non
         f"{json_file} (+ .mmd)"
     )
     for warning in warnings:
-        print(f"    warning [{warning.code}] at {warning.path}: {warning.message}")
+        if not warning.code.startswith(_RUNTIME):
+            print(f"    warning [{warning.code}] at {warning.path}: {warning.message}")
+    runtime = sorted(
+        {w.code.removeprefix(_RUNTIME) for w in warnings if w.code.startswith(_RUNTIME)}
+    )
+    if runtime:  # the long form: waygrid validate <file>
+        print(f"    today's server runtime would misbehave: {', '.join(runtime)}")
     if verbose:
         print('\nJSON (what POST /v1/ingest receives as "graph"):')
         print(spec.to_json(indent=2))
@@ -83,13 +106,59 @@ def show_all(out_dir: Path, *, verbose: bool = False) -> None:
         print(" Print them here with: python -m examples.demo --verbose)")
 
 
+def _clock(at: timedelta) -> str:
+    if at >= timedelta(days=1):
+        return f"+{at.days}d {at.seconds // 3600}h"
+    millis = at // timedelta(milliseconds=1)
+    return f"+{millis / 1000:.3f}s" if millis >= 1000 else f"+{millis}ms"
+
+
+def compact(run: Simulation) -> list[str]:
+    """A run in a few lines: one per dispatch (with its answer and retry), joins, the end."""
+    lines: list[list[str]] = []
+    latest: dict[str, list[str]] = {}
+    for event in run.events:
+        node = (event.node or "").removeprefix("waygrid://")
+        if event.kind == "dispatch":
+            latest[node] = [f"  {_clock(event.at):>9}  {node} #{event.get('attempt')}"]
+            lines.append(latest[node])
+        elif event.kind == "answer" and node in latest:
+            latest[node].append(f": {event.get('outcome')}")
+        elif event.kind == "retry-scheduled" and node in latest:
+            due = timedelta(milliseconds=float(event.get("dueMs") or 0))
+            latest[node].append(f", retry #{event.get('attempt')} at {_clock(due)}")
+        elif event.kind in ("join-completed", "join-failed", "join-timed-out", "branch-failed"):
+            lines.append([f"  {_clock(event.at):>9}  {event.describe()}"])
+    lines.append([f"  {run.status} after {_clock(run.duration)}"])
+    return ["".join(parts) for parts in lines]
+
+
+def simulate_all() -> None:
+    """Simulate every workflow, all succeeding, then the failing runs (section 2)."""
+    _heading("2. What they would do: simulated with the server's runtime rules (waygrid.simulate)")
+    for title, build in WORKFLOWS.items():
+        run = simulate(build())
+        print(
+            f"{title:<32} every node succeeds: {run.status} after {_clock(run.duration)}, "
+            f"{len(run.dispatches)} dispatches"
+        )
+    for title, (what, script) in FAILURES.items():
+        print(f"\n{title}, when {what} (script {script}):")
+        print("\n".join(compact(simulate(WORKFLOWS[title](), script=script))))
+    print("\n(retries wait the server's exact delays, jitter included: waygrid simulate FILE)")
+
+
 async def submit_all(server: DevServer) -> None:
-    """Submit every workflow through the SDK's client and print what the server answered."""
-    _heading(f"2. Submitting them to the dev server at {server.base_url}")
+    """Submit every workflow through the SDK's client; print the answer and how the run ended."""
+    _heading(f"3. Submitting them to the dev server at {server.base_url}")
     async with WaygridClient(server.base_url) as client:
         for title, build in WORKFLOWS.items():
             result = await client.submit(build(), payload={"demo": title})
-            print(f"{title:<34} traversalId {result.traversal_id}  dagHash {result.dag_hash}")
+            status = server.wait_for_status(result.traversal_id)
+            print(
+                f"{title:<32} traversalId {result.traversal_id}  dagHash {result.dag_hash}  "
+                f"ran: {status}"
+            )
     print(f"\nthe dev server holds {len(server.traversals())} traversals, each with its payload")
 
 
@@ -98,7 +167,7 @@ def next_steps(out_dir: Path) -> None:
     _heading("Next")
     print("The dev server above stopped with the demo. To look around yourself:")
     print("  make dev                                  # the dev server on 127.0.0.1:1337")
-    print("  open http://127.0.0.1:1337/_dev/          # traversals and their DAGs, drawn")
+    print("  open http://127.0.0.1:1337/_dev/          # traversals, their DAGs and timelines")
     print(f"  .venv/bin/waygrid validate {out_dir / 'quick-start.json'}")
     print(f"  .venv/bin/waygrid submit {out_dir / 'quick-start.json'}")
     print(
@@ -115,15 +184,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(INTRO)
     show_all(args.out, verbose=args.verbose)
-    with DevServer() as server:
+    simulate_all()
+    with DevServer(speed=_SPEED) as server:
         asyncio.run(submit_all(server))
         from examples.fastapi_app.demo import run_demo as fastapi_demo
 
-        _heading("3a. The FastAPI example (examples/fastapi_app) against the dev server")
+        _heading("4a. The FastAPI example (examples/fastapi_app) against the dev server")
         fastapi_demo(server.base_url)
         from examples.django_project.demo import run_demo as django_demo
 
-        _heading("3b. The Django example (examples/django_project) against the dev server")
+        _heading("4b. The Django example (examples/django_project) against the dev server")
         django_demo(server.base_url)
     next_steps(args.out)
     sys.stdout.flush()

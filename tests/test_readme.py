@@ -113,7 +113,12 @@ def test_building_specs_and_fork_join() -> None:
         run(code, namespace)
     spec = namespace["spec"]
     assert isinstance(spec, Spec)
-    assert spec.validate() == []
+    # No compiler or static warning; the runtime warnings name what today's server does wrong.
+    assert {issue.code for issue in spec.validate()} == {
+        "runtime-branch-failure-fails-traversal",
+        "runtime-control-node-never-answered",
+        "runtime-join-continuation-stalls",
+    }
     assert Spec.single(namespace["classify"]).validate() == []
 
 

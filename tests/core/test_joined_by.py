@@ -10,6 +10,12 @@ from waygrid import Condition, JoinStrategy, Node, Spec, SpecError
 from waygrid.nodes import ForkNode, JoinNode, StandardNode
 
 WAYSTATION = "waygrid://system/waystation"
+RUNTIME_FORK_JOIN = {
+    "runtime-branch-failure-fails-traversal",
+    "runtime-control-node-never-answered",
+    "runtime-join-continuation-stalls",
+}
+"""What today's server does wrong with a fork entry point woven by ``joined_by``."""
 
 
 def _std(name: str) -> StandardNode:
@@ -49,7 +55,13 @@ def test_join_is_appended_with_its_continuation() -> None:
     )
     for _, branch in fork.branch_nodes:
         assert _ends(branch) == [join]
-    assert Spec.single(fork).validate() == []
+    # The compiler accepts it; only the runtime warnings speak: the join's continuation is
+    # duplicated per branch and stalls on today's server, as does a fork entry point.
+    assert sorted(issue.code for issue in Spec.single(fork).validate()) == [
+        "runtime-branch-failure-fails-traversal",
+        "runtime-control-node-never-answered",
+        "runtime-join-continuation-stalls",
+    ]
 
 
 def test_conditional_paths_are_woven_and_failure_paths_left_alone() -> None:
@@ -98,7 +110,8 @@ def test_nested_forks_continue_after_their_join() -> None:
     outer = Node.fork(WAYSTATION).join_id("outer").branches({"a": inner, "b": _std("b")})
     woven = outer.joined_by(outer_join)
     spec = Spec.single(woven)
-    assert spec.validate() == []
+    # The compiler accepts it; only runtime warnings (each join's continuation stalls).
+    assert {issue.code for issue in spec.validate()} == RUNTIME_FORK_JOIN
     inner_woven = dict(woven.branch_nodes)["a"]
     assert isinstance(inner_woven, ForkNode)
     for _, branch in inner_woven.branch_nodes:

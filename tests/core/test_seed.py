@@ -40,6 +40,13 @@ timeout_handler = Node.standard("waygrid://destination/webhook").label("Join tim
 aggregate_results = Node.standard("waygrid://processor/aggregate").label("Aggregate results")
 handle_partial_results = Node.standard("waygrid://processor/partial").label("Partial results")
 
+RUNTIME_FORK_JOIN = {
+    "runtime-branch-failure-fails-traversal",
+    "runtime-control-node-never-answered",
+    "runtime-join-continuation-stalls",
+}
+"""What today's server does wrong with a fork entry point woven by ``joined_by``."""
+
 
 def quick_start_spec() -> Spec:
     """The Quick Start's spec, exactly as the page builds it."""
@@ -156,7 +163,8 @@ def test_join_node() -> None:
         .joined_by(join)
     )
     spec = Spec.single(fork)
-    assert spec.validate() == []
+    # The compiler accepts it; the runtime warnings say where today's server misbehaves.
+    assert {issue.code for issue in spec.validate()} == RUNTIME_FORK_JOIN
     kinds = sorted(node.kind for node in spec.compile().nodes)
     assert kinds.count("join") == 1 and kinds.count("fork") == 1
 
@@ -341,7 +349,7 @@ def test_parallel_processing_with_quorum() -> None:
     fork = spec.entry_points[0]
     assert isinstance(fork, type(Node.fork("waygrid://x/y")))
     joined = Spec.single(fork.joined_by(join), repeat_policy=RepeatPolicy.NO_REPEAT)
-    assert joined.validate() == []
+    assert {issue.code for issue in joined.validate()} == RUNTIME_FORK_JOIN
     compiled = joined.compile()
     # fork + 3 providers + join + (aggregate, partial) once per arriving branch
     assert len(compiled.nodes) == 1 + 3 + 1 + 3 * 2

@@ -131,3 +131,32 @@ def test_the_page_draws_traversals_with_hostile_text(tmp_path: Path) -> None:
     assert "Syntax error" not in dom
     assert "surrogate" in "\n".join(svgs)
     assert "\\ud800" in dom  # the payload, shown with the escape
+
+
+def test_the_page_shows_live_timelines_and_colours_nodes_by_state(tmp_path: Path) -> None:
+    """A finished run: failed and succeeded nodes coloured; a running one is polled and redrawn."""
+    browser = find_browser()
+    failing = Spec.single(
+        Node.standard("waygrid://processor/charge")
+        .label("charge")
+        .on_failure(Node.standard("waygrid://destination/deadletter").label("deadletter"))
+    )
+    slow = Spec.single(Node.standard("waygrid://processor/slow").label("slow"))
+    script = {"charge": "fail", "slow": {"outcome": "ok", "afterMs": 3_600_000}}
+    with DevServer(script=script) as server:
+        for spec in (failing, slow):
+            response = httpx.post(f"{server.base_url}/v1/ingest", json={"graph": spec.to_dict()})
+            assert response.status_code == 200, response.text
+        dom = dump_dom(browser, f"{server.base_url}/_dev/", tmp_path / "profile")
+    svgs = re.findall(r"<svg[^>]*aria-roledescription=\"flowchart[^\"]*\".*?</svg>", dom, re.S)
+    assert len(svgs) == 2, dom[:3000]
+    assert "Syntax error" not in dom
+    states = set(re.findall(r'<g class="node [^"]*\b(failed|succeeded|running)\b', dom))
+    assert states == {"failed", "succeeded", "running"}, dom[:3000]
+    timelines = re.findall(r'<pre class="timeline">(.*?)</pre>', dom, re.S)
+    assert len(timelines) == 2
+    assert timelines[0].splitlines()[-1].startswith("running")  # newest first: the slow one
+    assert "answers fail" in timelines[1] and "completed after" in timelines[1]
+    assert re.search(r'<svg[^>]*id="live-\d+"', dom)  # the running one was polled and redrawn
+    assert '<span class="status running">running</span>' in dom
+    assert '<span class="status completed">completed</span>' in dom

@@ -11,6 +11,7 @@ import json
 import time
 import tracemalloc
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import pytest
 
@@ -20,6 +21,7 @@ from waygrid.devserver import INVALID_BODY
 from waygrid.devserver._circe import spaces2
 from waygrid.devserver._ingest import Rejected, ingest
 from waygrid.devserver._page import _section
+from waygrid.devserver._runs import Runs
 from waygrid.devserver._store import Traversal
 from waygrid.devserver._views import dumps, traversal_detail
 
@@ -115,9 +117,16 @@ def show(body: bytes) -> None:
         "01ARZ3NDEKTSV4RRFFQ69G5FAV", "0" * 16, "2030-01-01T00:00:00.000Z", None, body
     )
     dumps(traversal_detail(traversal))
-    _section(traversal)
+    # A new Runs each time: the traversal is simulated, then replayed to its end.
+    run = Runs(enabled=True, speed=1.0, script=None).view(traversal, LATER)
+    assert run["status"] == "completed", run
+    dumps(run)
+    _section(traversal, run)
+
+
+LATER = datetime(2031, 1, 1, tzinfo=timezone.utc)
 
 
 def test_showing_a_wide_traversal_grows_linearly() -> None:
-    """``GET /_dev/traversals/{id}`` and the page's section for 1x, 4x, 16x branches."""
+    """``GET /_dev/traversals/{id}`` (with its run) and the page's section for 1x, 4x, 16x branches."""
     assert_linear(wide_fork, show)

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -14,9 +15,10 @@ from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 from tests.django.views import SPEC
-from waygrid import Node, Spec
+from waygrid import Node, Spec, simulate
 from waygrid.testing import DevServer
 from waygrid_django import WaygridService
+from waygrid_django.admin import SubmissionAdmin
 from waygrid_django.models import Submission
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,6 +130,66 @@ def test_dag_of_a_spec_that_cannot_compile(admin_client: Client) -> None:
     url = reverse("admin:waygrid_django_submission_change", args=[row.pk])
     html = admin_client.get(url).content.decode()
     assert "The spec cannot be drawn" in html
+
+
+def test_detail_shows_the_simulated_timeline(admin_client: Client) -> None:
+    """The stored spec's simulated run, every node succeeding, as simulate() prints it."""
+    spec = Spec.single(
+        Node.standard("waygrid://processor/charge")
+        .label("Charge <card>")
+        .on_success(Node.standard("waygrid://destination/webhook").label("notify"))
+    )
+    row = Submission.objects.create(spec=spec.to_dict(), payload={"order": 3})
+    html = admin_client.get(reverse("admin:waygrid_django_submission_change", args=[row.pk]))
+    text = html.content.decode()
+    assert "Simulated timeline" in text
+    expected = simulate(spec).timeline().replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<pre class="waygrid-timeline">{expected}</pre>' in text
+    assert "Charge &lt;card&gt;  #1  dispatched" in text and "completed after +0ms" in text
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"entryPoints": []},
+        ["not", "a", "spec"],
+        "text",
+        42,
+        {"entryPoints": [{"type": "standard", "address": "waygrid://processor/a"}]},
+    ],
+    ids=["no-entry-points", "list", "string", "number", "missing-fields"],
+)
+def test_timeline_of_any_stored_spec_never_breaks_the_page(
+    admin_client: Client, stored: object
+) -> None:
+    """Whatever the row holds, the change page answers 200 and says why there is no timeline."""
+    row = Submission.objects.create(spec=stored, status=Status.FAILED)
+    response = admin_client.get(reverse("admin:waygrid_django_submission_change", args=[row.pk]))
+    assert response.status_code == 200
+    assert "The spec cannot be simulated: " in response.content.decode()
+
+
+def test_timeline_with_lone_surrogates_is_encodable() -> None:
+    """A label or an error holding a lone surrogate is shown escaped, so the page can be sent."""
+    model_admin = SubmissionAdmin(Submission, admin.site)
+    graph = Spec.single(Node.standard("waygrid://processor/a").label("x")).to_dict()
+    graph["entryPoints"][0]["label"] = "lone \ud800"
+    shown = model_admin.timeline(Submission(spec=graph))
+    assert "lone \\ud800  #1  dispatched" in shown
+    graph["entryPoints"][0]["type"] = "odd \udfff"
+    shown = model_admin.timeline(Submission(spec=graph))
+    assert "cannot be simulated" in shown and "\\udfff" in shown
+    shown.encode("utf-8")  # no lone surrogate left
+
+
+def test_timeline_of_a_spec_that_cannot_compile(admin_client: Client) -> None:
+    """A stored spec the compiler rejects: the reason instead of a timeline."""
+    fork = Node.fork("waygrid://system/waystation").join_id("j")
+    only = fork.branches({"a": Node.standard("waygrid://processor/a")})
+    row = Submission.objects.create(spec=Spec.single(only).to_dict(), status=Status.FAILED)
+    html = admin_client.get(reverse("admin:waygrid_django_submission_change", args=[row.pk]))
+    text = html.content.decode()
+    assert "The spec cannot be simulated: " in text and "waygrid-timeline" not in text
 
 
 @pytest.fixture

@@ -48,13 +48,22 @@ def test_make_demo_runs_and_submits_everything(tmp_path: Path) -> None:
     submitted = re.findall(r"traversalId ([0-9A-HJKMNP-TV-Z]{26})  dagHash ([0-9a-f]{16})", out)
     assert [dag_hash for _, dag_hash in submitted] == [s[0] for s in summaries]
     assert "the dev server holds 5 traversals" in out
+    assert out.count("ran: completed") == 5  # the dev server ran each one to its end
+    simulated = out.split("== 2. What they would do", 1)[1].split("== 3.", 1)[0]
+    assert simulated.count("every node succeeds: completed") == 5
+    # The failing processor: retries at the server's exact delays, then the traversal fails.
+    assert "AI Processing #2: fail, retry #3 at +3.375s" in simulated
+    assert "AI Processing #4: fail\n  failed after +7.605s" in simulated
+    assert "join failed" in simulated and "Report failure #1: ok" in simulated  # failure path
+    assert "+30.000s  join timed out" in simulated and "Partial results #1: ok" in simulated
+    assert "today's server runtime would misbehave: " in out  # validate()'s runtime warnings
     assert "FastAPI example" in out and '"status":"submitted"' in out
     django = out.split("Django example", 1)[1]
     assert "submitted" in django
     # Errors are wrapped, never cut: every "last error" ends with the exception's closing text.
     assert "All connection attempts failed)" in django
     assert out.rstrip().endswith("go on from here.") and "http://127.0.0.1:1337/_dev/" in out
-    assert len(out.splitlines()) < 120
+    assert len(out.splitlines()) < 160
     assert "Traceback" not in done.stderr
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from waygrid import DeliveryStrategy, JoinStrategy, Node, RetryPolicy, Spec
+import pytest
+
+from waygrid import DeliveryStrategy, JoinStrategy, Node, RetryPolicy, Spec, SpecValidationError
 from waygrid.nodes import INode
-from waygrid.simulate import simulate
-from waygrid.simulate._lint import runtime_issues
+from waygrid.simulate import runtime_issues, simulate
 
 VECTORS = Path(__file__).resolve().parent.parent / "sim-vectors"
 
@@ -155,3 +157,59 @@ def test_retry_delays_that_overflow() -> None:
     assert list(codes(fibonacci)) == ["runtime-retry-delay-overflows"]
     short = Spec.single(std("f").with_retry(RetryPolicy.fibonacci(timedelta(seconds=1), 46)))
     assert codes(short) == {}
+
+
+def test_validate_includes_the_runtime_warnings_with_paths() -> None:
+    """spec.validate() lists exactly runtime_issues' warnings (with paths) after its own."""
+    for name in ("fj-or-one-branch-fails--upstream", "nested-fork-first-in-branch--upstream"):
+        spec, _ = vector(name)
+        runtime = runtime_issues(spec.compile())
+        assert runtime
+        assert [w for w in spec.validate() if w.code.startswith("runtime-")] == runtime
+    spec = Spec.single(std("x").with_retry(RetryPolicy.exponential(timedelta(seconds=1), 40)))
+    (warning,) = spec.validate()
+    assert (warning.code, warning.path) == ("runtime-retry-delay-overflows", "$.entryPoints[0]")
+    with pytest.raises(SpecValidationError):
+        spec.validate(strict=True)
+
+
+def nested_forks(width: int) -> Spec:
+    """``width`` branches, each a fork nested 12 deep, every node with its own retry policy."""
+    counter = iter(range(1, 1_000_000))
+
+    def node(name: str) -> Node:
+        policy = RetryPolicy.exponential(timedelta(milliseconds=next(counter)), 40)
+        return std(name).with_retry(policy)  # type: ignore[return-value]
+
+    def nest(depth: int, name: str) -> INode:
+        if depth == 0:
+            return node(name)
+        inner = {"a": nest(depth - 1, f"{name}a"), "b": node(f"{name}b").on_failure(node("f"))}
+        fork = Node.fork("waygrid://system/waystation").join_id(f"{name}{depth}")
+        join = Node.join("waygrid://system/waystation").join_id(f"{name}{depth}")
+        return fork.branches(inner).joined_by(join)
+
+    return Spec.single(
+        node("s").on_success(woven({f"w{i}": nest(12, f"w{i}") for i in range(width)}))
+    )
+
+
+def best_of(function: Any, rounds: int = 5) -> float:
+    """The best wall time of ``rounds`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_validate_with_runtime_warnings_grows_linearly() -> None:
+    """Nested forks and a distinct retry policy per node: 16x the spec costs at most ~16x."""
+    specs = [nested_forks(width) for width in (2, 8, 32)]
+    counts = [len(spec.compile().nodes) for spec in specs]
+    assert any(w.code == "runtime-failure-path-loses-branch" for w in specs[0].validate())
+    times = [best_of(spec.validate) for spec in specs]
+    for scale, count, elapsed in zip((1, 4, 16), counts, times, strict=True):
+        assert count <= counts[0] * scale * 1.1
+        assert elapsed <= times[0] * scale * 2.5, [round(t / times[0], 1) for t in times]

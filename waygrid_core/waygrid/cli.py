@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import socket
@@ -155,6 +156,20 @@ def _seconds(text: str) -> float:
     if not 0 < value <= _MAX_SECONDS:  # NaN fails this too
         raise argparse.ArgumentTypeError(
             f"must be a number of seconds above 0 and at most {_MAX_SECONDS:,}, got {shown(text)}"
+        )
+    return value
+
+
+def _speed(text: str) -> float:
+    from .devserver._runs import MAX_SPEED
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_SPEED:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"must be a number above 0 and at most {MAX_SPEED:,.0f}, got {shown(text)}"
         )
     return value
 
@@ -343,11 +358,24 @@ def _dev(args: argparse.Namespace) -> int:
             'pip install "waygrid-sdk[server]"'
         ) from None
     try:
+        raw_script = _read_script(args.script)
+    except CliError as exc:
+        args.parser.error(f"argument --script: {exc}")
+    from .devserver._runs import check_script
+
+    try:
+        script = check_script({} if raw_script is None else raw_script)
+    except ValueError as exc:
+        args.parser.error(f"argument --script: {exc}")
+    try:
         app = create_app(
             strict=args.strict,
             api_key=args.api_key,
             db_path=args.db,
             max_body_bytes=args.max_body_bytes,
+            run=not args.no_run,
+            speed=args.speed,
+            script=script,
         )
     except (sqlite3.Error, OSError, ValueError) as exc:
         if args.db is None:
@@ -356,6 +384,11 @@ def _dev(args: argparse.Namespace) -> int:
     storage = args.db or "memory (use --db FILE to keep traversals)"
     mode = "strict, like today's server" if args.strict else "default (JSON-pointer conditions ok)"
     auth = "required (Authorization: Bearer ...)" if args.api_key else "none"
+    if args.no_run:
+        runs = "stored only (--no-run)"
+    else:
+        scripted = f"script for {len(script)} node(s)" if script else "every node succeeds"
+        runs = f"simulated at {args.speed:g}x real time, {scripted}"
 
     def announce(url: str) -> None:
         _print(
@@ -365,6 +398,7 @@ def _dev(args: argparse.Namespace) -> int:
             f"  mode:      {mode}\n"
             f"  storage:   {storage}\n"
             f"  api key:   {auth}\n"
+            f"  runs:      {runs}\n"
             "Press Ctrl+C to stop."
         )
 
@@ -555,6 +589,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="warning",
         choices=("critical", "error", "warning", "info", "debug", "trace"),
         help="uvicorn's log level (default: warning)",
+    )
+    dev.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="N",
+        help="replay simulated traversals N times faster than real time (default: 1)",
+    )
+    dev.add_argument(
+        "--no-run", action="store_true", help="store traversals without simulating them"
+    )
+    dev.add_argument(
+        "--script",
+        metavar="FILE|JSON",
+        help="node outcomes by node name for every traversal (as for waygrid simulate); "
+        "PUT /_dev/script changes them at run time",
     )
     dev.add_argument("--access-log", action="store_true", help="log every request")
     dev.set_defaults(run=_dev, parser=dev)

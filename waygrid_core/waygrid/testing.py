@@ -14,6 +14,7 @@ In pytest, enable the plugin (``pytest_plugins = ["waygrid.testing"]`` in the ro
 
 * ``waygrid_server``: a `DevServer` shared by the whole session (started on first use), reset
   before each test: no traversals, idempotency keys, pending faults or counts from other tests.
+  It replays traversals at `TEST_SPEED` times real time, so ``wait_for_status`` is quick.
 * ``waygrid_app``: a fresh in-process `DevApp` per test: no sockets, requests go through
   ``httpx.ASGITransport``.
 
@@ -26,22 +27,26 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .devserver import DEFAULT_MAX_BODY_BYTES, DevState, Traversal, create_app, get_state
+from .devserver._runs import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from .client import WaygridClient
+    from .simulate import Simulation
 
-__all__ = ["DevApp", "DevServer"]
+__all__ = ["TEST_SPEED", "DevApp", "DevServer"]
 
 _START_TIMEOUT = 10.0
+TEST_SPEED = 1_000_000.0
+"""The replay speed of the ``waygrid_server`` fixture: a virtual hour takes 3.6 ms."""
 
 
 class _Handle:
@@ -73,8 +78,70 @@ class _Handle:
         return self.state.store.get(traversal_id)
 
     def reset(self) -> None:
-        """Forget traversals, idempotency keys, pending faults and counters."""
+        """Forget traversals, runs, idempotency keys, pending faults and counters.
+
+        The script goes back to the one given at start-up.
+        """
         self.state.reset()
+
+    # --- Runs ----------------------------------------------------------------------------------
+
+    def set_script(self, script: Mapping[str, object]) -> None:
+        """Node outcomes for traversals accepted from now on, like ``PUT /_dev/script``.
+
+        Raises:
+            ValueError: a bad script (the message has the path).
+
+        Example:
+            >>> server.set_script({"charge": ["fail", "ok"]})  # doctest: +SKIP
+        """
+        self.state.runs.set_script(script)
+
+    def run(self, traversal_id: str) -> dict[str, Any]:
+        """The traversal's run as of now: what ``GET /_dev/traversals/{id}/run`` answers.
+
+        Raises:
+            KeyError: no traversal has this id.
+        """
+        return self.state.runs.view(self._get(traversal_id))
+
+    def simulation(self, traversal_id: str) -> Simulation | None:
+        """The traversal's whole simulated run (None when it could not be simulated).
+
+        Raises:
+            KeyError: no traversal has this id.
+        """
+        return self.state.runs.simulation(self._get(traversal_id))
+
+    def wait_for_status(self, traversal_id: str, *, timeout: float = 10.0) -> str:
+        """Wait until the replay of the traversal ends; returns its final status.
+
+        The status is ``completed``, ``failed``, ``canceled``, ``stalled`` or ``not
+        simulated``. Run the server fast (``speed=``; the ``waygrid_server`` fixture does) so
+        that virtual delays do not take real time.
+
+        Raises:
+            KeyError: no traversal has this id.
+            TimeoutError: the replay is still running after ``timeout`` seconds.
+        """
+        traversal = self._get(traversal_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            status = str(self.state.runs.view(traversal)["status"])
+            if status in FINAL_STATUSES:
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"traversal {traversal_id} is still running after {timeout} s "
+                    f"(speed {self.state.runs.speed:g}x)"
+                )
+            time.sleep(0.005)
+
+    def _get(self, traversal_id: str) -> Traversal:
+        traversal = self.state.store.get(traversal_id)
+        if traversal is None:
+            raise KeyError(f"no traversal with id {traversal_id!r}")
+        return traversal
 
     @property
     def connections_accepted(self) -> int:
@@ -145,6 +212,9 @@ class DevServer(_Handle):
         db_path: Keep traversals in this SQLite file (they survive a restart); None keeps them
             in memory.
         max_body_bytes: Larger request bodies get 413.
+        run: Simulate and replay each accepted traversal (False: store only).
+        speed: Virtual seconds per real second of the replay.
+        script: Node outcomes by node name for every traversal (default: all succeed).
         log_level: uvicorn's log level.
 
     Example:
@@ -162,12 +232,21 @@ class DevServer(_Handle):
         api_key: str | None = None,
         db_path: str | os.PathLike[str] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        run: bool = True,
+        speed: float = 1.0,
+        script: Mapping[str, object] | None = None,
         log_level: str = "warning",
     ) -> None:
         self.host = host
         self.api_key = api_key
         self.app = create_app(
-            strict=strict, api_key=api_key, db_path=db_path, max_body_bytes=max_body_bytes
+            strict=strict,
+            api_key=api_key,
+            db_path=db_path,
+            max_body_bytes=max_body_bytes,
+            run=run,
+            speed=speed,
+            script=script,
         )
         self._requested_port = port
         self._log_level = log_level
@@ -284,7 +363,7 @@ else:
     @pytest.fixture(scope="session")
     def waygrid_dev_server() -> Iterator[DevServer]:
         """The session's dev server on a free 127.0.0.1 port (not reset: use `waygrid_server`)."""
-        with DevServer() as server:
+        with DevServer(speed=TEST_SPEED) as server:
             yield server
 
     @pytest.fixture

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from waygrid import Spec, WaygridError
+from waygrid import Spec, WaygridError, simulate
 from waygrid.dag import mermaid_script
 
 from .models import Submission
@@ -39,6 +39,8 @@ _DRAW = b"""
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TIMELINE_LINES = 200
+"""Longest simulated timeline shown on a Submission page."""
 
 
 def _pretty(text: str | None) -> SafeString:
@@ -111,7 +113,10 @@ class SubmissionAdmin(_ModelAdmin):
             },
         ),
         ("Timing", {"fields": ("created_at", "updated_at", "next_attempt_at", "submitted_at")}),
-        ("Spec", {"fields": ("dag", "pretty_spec", "pretty_payload", "idempotency_key")}),
+        (
+            "Spec",
+            {"fields": ("dag", "timeline", "pretty_spec", "pretty_payload", "idempotency_key")},
+        ),
     )
     readonly_fields = (
         "status",
@@ -125,6 +130,7 @@ class SubmissionAdmin(_ModelAdmin):
         "next_attempt_at",
         "submitted_at",
         "dag",
+        "timeline",
         "pretty_spec",
         "pretty_payload",
         "idempotency_key",
@@ -165,6 +171,22 @@ class SubmissionAdmin(_ModelAdmin):
         except WaygridError as exc:
             return format_html("<p>The spec cannot be drawn: {}</p>", _encodable(str(exc)))
         return format_html('<pre class="waygrid-dag">{}</pre>', _encodable(chart))
+
+    @admin.display(description="simulated timeline")
+    def timeline(self, obj: Submission) -> SafeString:
+        """What the server's runtime does with the spec when every node succeeds (simulated)."""
+        try:
+            text = simulate(Spec.from_json(obj.spec_json)).timeline()
+        except (WaygridError, ValueError, TypeError, RecursionError, OverflowError) as exc:
+            return format_html("<p>The spec cannot be simulated: {}</p>", _encodable(str(exc)))
+        except Exception as exc:  # a bug in the simulator must not take the admin page down
+            return format_html("<p>The spec cannot be simulated: {}</p>", type(exc).__name__)
+        lines = text.splitlines()
+        if len(lines) > _TIMELINE_LINES:  # a huge spec: its start and how it ended
+            more = len(lines) - _TIMELINE_LINES
+            lines[_TIMELINE_LINES - 1 :] = [f"... {more:,} more lines ...", lines[-1]]
+        text = _encodable("\n".join(lines))
+        return format_html('<pre class="waygrid-timeline">{}</pre>', text)
 
     def get_urls(self) -> list[URLPattern]:
         """Adds ``dag.js``: the vendored Mermaid bundle (no CDN) and the code that draws."""

@@ -25,6 +25,7 @@ from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..strategies.join import OrJoin, QuorumJoin
 from ._compiler import MAX_DEPTH, compile_with_problems, problem_issues
 from ._issues import IssueList
+from ._runtime import runtime_warnings
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -41,10 +42,12 @@ _Context = tuple[str, int, str, Any] | None
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
     """See `Spec.validate`."""
-    _, problems, server = compile_with_problems(spec, build=False)
+    dag, problems, server = compile_with_problems(spec)
     errors = problem_issues(problems).issues()
     found = IssueList()
     _warnings(spec, found)
+    if dag is not None and not errors:  # the runtime only ever sees DAGs the compiler accepts
+        runtime_warnings(dag, found)
     warnings = found.issues()
     if errors or (strict and warnings):
         raise SpecValidationError(errors + warnings, server_error=server)

@@ -21,14 +21,20 @@ Routes:
 * Dev routes (JSON in snake_case): ``GET /_dev/health`` (settings and counters, including
   ``connections_accepted``), ``GET /_dev/traversals`` (newest first, ``?limit=`` from 0 to
   1000, default 100),
-  ``GET /_dev/traversals/{id}`` (spec, payload, compiled DAG, Mermaid, warnings),
+  ``GET /_dev/traversals/{id}`` (spec, payload, compiled DAG, Mermaid, warnings, and the run
+  as of now: ``status``, ``dispatches``, ``events``, ``node_states``, ``timeline``;
+  ``.../{id}/run`` gives only the run), ``GET``/``PUT /_dev/script`` (node outcomes for
+  traversals accepted from then on, the `waygrid.simulate` script format),
   ``POST /_dev/reset``, ``POST /_dev/faults`` (``{"fail": n, "status": 503, "retry_after": 1}`` or
   ``{"drop": n, "after_processing": true}``: make the next ingest requests fail), and the page
   ``GET /_dev/`` that lists traversals and draws each DAG with the bundled Mermaid (no internet
   needed). Their errors are JSON ``{"error", "detail": {"path", "reason"}}``; a database locked
   by another process gives 503 with ``Retry-After`` after a 2 s wait.
-* Heavy work (decoding, compiling, validating, drawing) and SQLite run in worker threads, at
-  most four at a time, so the event loop keeps answering (``/_dev/health`` never waits).
+* Each accepted traversal is simulated (`waygrid.simulate`, intended mode) once, after the
+  answer is sent, and replayed on the real clock at ``speed`` times real time (``run=False``:
+  stored only). A spec that cannot be simulated shows ``status: "not simulated"`` and why.
+* Heavy work (decoding, compiling, validating, drawing, simulating) and SQLite run in worker
+  threads, at most four at a time, so the event loop keeps answering (``/_dev/health`` never waits).
 
 Example:
     >>> import httpx

@@ -9,12 +9,13 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from ..dag import mermaid_script
 from ..errors import SpecDecodeError, WaygridError
 from ._ingest import Accepted, error_body, ingest
 from ._page import render_page
+from ._runs import MAX_SCRIPT_BYTES, read_script
 from ._state import DevState, utc_now_text
 from ._store import StoreBusyError, Traversal
 from ._ulid import ULID_PATTERN
@@ -156,29 +158,35 @@ class _Routes:
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             message = f"waygrid dev server: injected fault ({fault.status})"
             return _error(fault.status, message, headers)
+        accepted: Traversal | None = None
         try:
-            response = await self._in_worker(functools.partial(self._ingest, body, key))
+            response, accepted = await self._in_worker(functools.partial(self._ingest, body, key))
         except StoreBusyError as exc:
             response = _busy(exc)
         except Exception as exc:  # a bug: still answer like the server, with JSON
             logger.exception("waygrid dev server failed on a request")
             message = f"waygrid.devserver.InternalError: {type(exc).__name__}: {exc}"
             response = _error(500, message)
+        if accepted is not None and state.runs.enabled:
+            # Simulate it once the answer is out (a view computes it if it is not ready yet).
+            prepare = functools.partial(state.runs.run_of, accepted)
+            response.background = BackgroundTask(self._in_worker, prepare)
         if fault is not None:  # a drop after processing: the answer is lost
             return await self._drop(request)
         return response
 
-    def _ingest(self, body: bytes, key: str | None) -> Response:
+    def _ingest(self, body: bytes, key: str | None) -> tuple[Response, Traversal | None]:
+        """The answer, and the traversal when this request started one."""
         state = self.state
         digest = None if key is None else hashlib.sha256(body).digest()
         if key is not None:
             found = state.store.find_key(key)
             if found is not None:
-                return _replay(key, digest, *found)
+                return _replay(key, digest, *found), None
         # Only the verdict: the parsed document is dropped before the answer is encoded.
         verdict = ingest(body, json_conditions=not state.strict)[0]
         if not isinstance(verdict, Accepted):
-            return Response(verdict.body(), 500, media_type=_JSON)
+            return Response(verdict.body(), 500, media_type=_JSON), None
         dag_hash = verdict.dag_hash
 
         def make() -> Traversal:
@@ -186,9 +194,10 @@ class _Routes:
 
         traversal, existing = state.store.add_new(make, key, digest)
         if existing is not None and key is not None:  # a concurrent twin stored it first
-            return _replay(key, digest, *existing)
+            return _replay(key, digest, *existing), None
         assert traversal is not None
-        return _success(traversal)
+        state.runs.accepted(traversal.traversal_id)
+        return _success(traversal), traversal
 
     async def _read_body(self, request: Request, limit: int | None = None) -> bytes | Response:
         limit = self.state.max_body_bytes if limit is None else limit
@@ -261,6 +270,12 @@ class _Routes:
 
     async def traversal(self, request: Request) -> Response:
         traversal_id = request.path_params["traversal_id"]
+        run_only = traversal_id.endswith("/run")
+        if run_only:
+            traversal_id = traversal_id[: -len("/run")]
+            if not self.state.runs.enabled:
+                reason = "this dev server stores traversals without running them (--no-run)"
+                return _error(404, "no run", path="$", reason=reason)
         if _ULID.match(traversal_id) is None:
             shown = traversal_id if len(traversal_id) <= 64 else traversal_id[:64] + "..."
             return _error(
@@ -270,7 +285,7 @@ class _Routes:
                 reason="not a traversal id (a ULID such as 01HZY3J5V4Q8W2N6R7T9K0M1AB)",
             )
         try:
-            found = await self._in_worker(functools.partial(self._detail, traversal_id))
+            found = await self._in_worker(functools.partial(self._detail, traversal_id, run_only))
         except StoreBusyError as exc:
             return _busy(exc)
         if found is None:
@@ -282,13 +297,19 @@ class _Routes:
             )
         return Response(found, media_type=_JSON)
 
-    def _detail(self, traversal_id: str) -> bytes | None:
-        """The JSON of ``GET /_dev/traversals/{id}`` (CPU-heavy: run in a worker)."""
+    def _detail(self, traversal_id: str, run_only: bool = False) -> bytes | None:
+        """The JSON of ``GET /_dev/traversals/{id}[/run]`` (CPU-heavy: run in a worker)."""
         traversal = self.state.store.get(traversal_id)
         if traversal is None:
             return None
+        runs = self.state.runs
         try:
-            return dumps(traversal_detail(traversal))
+            if run_only:
+                return dumps({"traversal_id": traversal_id, **runs.view(traversal)})
+            detail = traversal_detail(traversal)
+            if runs.enabled:
+                detail.update(runs.view(traversal))
+            return dumps(detail)
         except (ValueError, RecursionError, WaygridError) as exc:
             problem = str(exc)
         except Exception as exc:  # a bug: still show what is known about the traversal
@@ -325,6 +346,23 @@ class _Routes:
         if plan.get("drop"):
             self.state.drop_next(plan["drop"], after_processing=plan.get("after_processing", False))
         return _json(200, {"pending_faults": self.state.pending_faults})
+
+    async def script(self, request: Request) -> Response:
+        if request.method == "GET":
+            return _json(200, {"script": self.state.runs.script})
+        if not self.state.authorized(request.headers.get("authorization")):
+            await self._drain(request, _DRAIN_CAP)
+            return _unauthorized()
+        body = await self._read_body(request, MAX_SCRIPT_BYTES)
+        if isinstance(body, Response):
+            return body
+        try:
+            script = await self._in_worker(functools.partial(read_script, body))
+        except ValueError as exc:
+            reason = str(exc)
+            path = reason.split(": ", 1)[0]
+            return _error(400, f"bad script: {reason}", path=path, reason=reason)
+        return _json(200, {"script": self.state.runs.set_script(script)})
 
     async def mermaid(self, request: Request) -> Response:
         return Response(
@@ -436,6 +474,9 @@ def create_app(
     api_key: str | None = None,
     db_path: str | os.PathLike[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    run: bool = True,
+    speed: float = 1.0,
+    script: Mapping[str, object] | None = None,
 ) -> Starlette:
     """The Waygrid dev server as a Starlette (ASGI) app; `waygrid.devserver` lists its routes.
 
@@ -452,16 +493,33 @@ def create_app(
             (created when missing). None keeps them in memory.
         max_body_bytes: Larger request bodies get 413 (checked against ``Content-Length`` and
             counted while streaming).
+        run: Simulate each accepted traversal (`waygrid.simulate`, intended mode) and replay
+            it on the real clock; False only stores traversals (``--no-run``).
+        speed: Virtual seconds per real second of the replay (above 0, at most a billion).
+        script: Node outcomes by node name, as `waygrid.simulate` takes them (names a spec
+            lacks are ignored for it); ``PUT /_dev/script`` replaces it at run time. By
+            default every node succeeds.
 
     Returns:
         The app. Creating one is cheap (an in-memory database), so tests can make one each.
+
+    Raises:
+        ValueError: a bad ``speed``, ``script`` or ``max_body_bytes`` (the message says which).
 
     Example:
         >>> app = create_app(strict=True)
         >>> get_state(app).strict
         True
     """
-    state = DevState(strict=strict, api_key=api_key, db_path=db_path, max_body_bytes=max_body_bytes)
+    state = DevState(
+        strict=strict,
+        api_key=api_key,
+        db_path=db_path,
+        max_body_bytes=max_body_bytes,
+        run=run,
+        speed=speed,
+        script=script,
+    )
     routes = _Routes(state)
     app = Starlette(
         routes=[
@@ -474,6 +532,7 @@ def create_app(
             Route("/_dev/traversals/{traversal_id:path}", routes.traversal, methods=["GET"]),
             Route("/_dev/reset", routes.reset, methods=["POST"]),
             Route("/_dev/faults", routes.faults, methods=["POST"]),
+            Route("/_dev/script", routes.script, methods=["GET", "PUT"]),
             Route("/_dev/static/mermaid.min.js", routes.mermaid, methods=["GET"]),
         ],
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal_error},

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..dag import compile_spec, to_mermaid
 from ..errors import WaygridError
 from ._circe import spaces2
+from ._runs import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from ._state import DevState
@@ -40,6 +41,12 @@ pre.mermaid { background: #fbfcfd; padding: 8px; overflow-x: auto; }
 pre.payload { background: #f5f6f8; padding: 8px; overflow-x: auto; }
 .empty { color: #5a6473; }
 .problem { color: #a0261b; }
+.status { display: inline-block; padding: 0 8px; border-radius: 10px; background: #e3e8f5;
+  font-size: 13px; }
+.status.completed { background: #d4f7d4; } .status.failed { background: #fbd5d0; }
+.status.stalled, .status.canceled { background: #ffe0b2; }
+.status.not-simulated { background: #eee; color: #a0261b; }
+pre.timeline { background: #fbfcfd; padding: 8px; overflow-x: auto; font-size: 13px; }
 """
 
 
@@ -57,7 +64,18 @@ def _payload_text(traversal: Traversal) -> str | None:
         return spaces2(payload)
 
 
-def _section(traversal: Traversal) -> str:
+def _run_view(state: DevState, traversal: Traversal) -> dict[str, object] | None:
+    if not state.runs.enabled:
+        return None
+    try:
+        return state.runs.view(traversal)
+    except Exception as exc:  # a bug: one traversal must not take the page down for everyone
+        logger.exception("waygrid dev server could not replay %s", traversal.traversal_id)
+        problem = f"{type(exc).__name__} (a dev server bug, see its log)"
+        return {"status": "not simulated", "timeline": f"not simulated: {problem}"}
+
+
+def _section(traversal: Traversal, run: dict[str, object] | None = None) -> str:
     tid = escape(traversal.traversal_id)
     key = traversal.idempotency_key
     meta = [
@@ -66,13 +84,24 @@ def _section(traversal: Traversal) -> str:
     ]
     if key is not None:
         meta.append(f"Idempotency-Key <code>{escape(key)}</code>")
+    status = "" if run is None else str(run.get("status"))
+    live = run is not None and status not in FINAL_STATUSES
+    attributes = f' data-run="traversals/{tid}/run"' if live else ""
+    badge = ""
+    if run is not None:
+        badge = f' <span class="status {escape(status.replace(" ", "-"))}">{escape(status)}</span>'
     parts = [
-        f'<section class="traversal" id="t-{tid}">',
-        f'<h2><a href="traversals/{tid}">{tid}</a></h2>',
+        f'<section class="traversal" id="t-{tid}"{attributes}>',
+        f'<h2><a href="traversals/{tid}">{tid}</a>{badge}</h2>',
         f'<p class="meta">{" · ".join(meta)}</p>',
     ]
     try:
-        diagram = to_mermaid(compile_spec(traversal.spec))
+        coloured = None if run is None else run.get("mermaid_run")
+        diagram = (
+            coloured
+            if isinstance(coloured, str) and coloured
+            else to_mermaid(compile_spec(traversal.spec))
+        )
         parts.append(f'<pre class="mermaid">{escape(diagram)}</pre>')
     except (WaygridError, ValueError, RecursionError) as exc:
         parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(str(exc))}</p>')
@@ -80,6 +109,8 @@ def _section(traversal: Traversal) -> str:
         logger.exception("waygrid dev server could not draw traversal %s", traversal.traversal_id)
         problem = f"{type(exc).__name__} (a dev server bug, see its log)"
         parts.append(f'<p class="problem">The DAG cannot be drawn: {escape(problem)}</p>')
+    if run is not None:
+        parts.append(f'<pre class="timeline">{escape(str(run.get("timeline", "")))}</pre>')
     payload = _payload_text(traversal)
     if payload is not None:
         parts.append(
@@ -88,6 +119,36 @@ def _section(traversal: Traversal) -> str:
         )
     parts.append("</section>")
     return "\n".join(parts)
+
+
+# Live timelines: each section still running polls its run and redraws what changed.
+_POLL = """
+let drawn = 0;
+async function poll(section) {
+  try {
+    const answer = await fetch(section.dataset.run, {cache: "no-store"});
+    if (!answer.ok) return;
+    const run = await answer.json();
+    section.querySelector("pre.timeline").textContent = run.timeline;
+    const badge = section.querySelector(".status");
+    badge.textContent = run.status;
+    badge.className = "status " + run.status.replace(" ", "-");
+    if (run.mermaid_run && run.mermaid_run !== section.dataset.drawn) {
+      section.dataset.drawn = run.mermaid_run;
+      const {svg} = await mermaid.render("live-" + (drawn += 1), run.mermaid_run);
+      section.querySelector("pre.mermaid").innerHTML = svg;
+    }
+    if (run.status === "running") return;
+  } catch (error) {
+    console.warn("waygrid: polling failed", error);
+  }
+  clearInterval(Number(section.dataset.timer));
+  delete section.dataset.run;
+}
+for (const section of document.querySelectorAll("section[data-run]")) {
+  section.dataset.timer = String(setInterval(() => poll(section), 500));
+}
+"""
 
 
 def render_page(state: DevState) -> str:
@@ -101,7 +162,7 @@ def render_page(state: DevState) -> str:
     if traversals:
         shown = f"the newest {len(traversals)} of {total}" if total > len(traversals) else "all"
         body = f"<p>Showing {shown} traversals, newest first.</p>\n" + "\n".join(
-            _section(traversal) for traversal in traversals
+            _section(traversal, _run_view(state, traversal)) for traversal in traversals
         )
     else:
         body = (
@@ -134,6 +195,7 @@ def render_page(state: DevState) -> str:
 <script>
 mermaid.initialize({{startOnLoad: false, securityLevel: "strict", theme: "neutral"}});
 mermaid.run({{querySelector: "pre.mermaid"}});
+{_POLL}
 </script>
 </body>
 </html>

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from .._version import __version__
+from ._runs import Runs
 from ._store import TraversalStore
 from ._ulid import UlidGenerator
 
@@ -69,9 +70,14 @@ class DevState:
         api_key: str | None,
         db_path: str | os.PathLike[str] | None,
         max_body_bytes: int,
+        run: bool = True,
+        speed: float = 1.0,
+        script: object = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be at least 1")
+        self.runs = Runs(enabled=run, speed=speed, script=script)
+        """The simulated runs of the traversals (replayed on the real clock)."""
         self.strict = strict
         """Reject JSON-pointer conditions like today's server."""
         self.max_body_bytes = max_body_bytes
@@ -197,8 +203,12 @@ class DevState:
         return True
 
     def reset(self) -> None:
-        """Forget traversals, idempotency keys, pending faults and the counters."""
+        """Forget traversals, runs, idempotency keys, pending faults and the counters.
+
+        The run-time script goes back to the start-up one.
+        """
         self.store.clear()
+        self.runs.clear()
         with self._lock:
             self._faults.clear()
             self._pending_faults = 0
@@ -237,6 +247,8 @@ class DevState:
             "auth": self.requires_api_key,
             "storage": self.store.path or ":memory:",
             "max_body_bytes": self.max_body_bytes,
+            "run": self.runs.enabled,
+            "speed": self.runs.speed,
             "traversals": self.store.count(),
             "ingest_requests": self.ingest_requests,
             "connections_accepted": self.connections_accepted,

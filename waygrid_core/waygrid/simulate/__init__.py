@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from .._gc import gc_paused
+from ..dag._runtime import runtime_issues
 from ..policies.repeat import NoRepeat
 from ._graph import build_graph
-from ._lint import runtime_issues
 from ._result import Dispatch, Event, Simulation, Status
 from ._run import MAX_ITEMS, execute
 from ._script import ScriptInput, parse_script

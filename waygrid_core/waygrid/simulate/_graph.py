@@ -6,15 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from ..conditions.condition import (
-    AlwaysCondition,
-    AndCondition,
-    Condition,
-    JsonEqualsCondition,
-    JsonExistsCondition,
-    NotCondition,
-    OrCondition,
-)
+from ..conditions.condition import Condition
+from ..dag._runtime import evaluate, has_pointer
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..policies.delivery import DeliveryStrategy
 from ..policies.retry import RetryPolicy
@@ -156,51 +149,3 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
             join_of_fork.setdefault(node.fork_id, node.index)
     entries = [index[e] for e in dag.entry_points]
     return Graph(nodes, entries, join_of_fork, standard_names, pointers)
-
-
-def has_pointer(root: Condition) -> bool:
-    """Whether the condition uses a JSON pointer (`JsonExists`/`JsonEquals`) anywhere."""
-    pending = [root]
-    while pending:
-        condition = pending.pop()
-        if isinstance(condition, (JsonExistsCondition, JsonEqualsCondition)):
-            return True
-        if isinstance(condition, NotCondition):
-            pending.append(condition.condition)
-        elif isinstance(condition, (AndCondition, OrCondition)):
-            pending.extend(condition.conditions)
-    return False
-
-
-def evaluate(root: Condition) -> bool:
-    """The server's ``Condition.eval`` (`COND` l.22-31), without recursion.
-
-    JSON-pointer conditions, which today's server rejects, are false: a scripted node has no
-    output, so a pointer finds nothing.
-    """
-    if isinstance(root, AlwaysCondition):
-        return True
-    values: dict[int, bool] = {}
-    pending: list[tuple[Condition, bool]] = [(root, False)]
-    while pending:
-        condition, ready = pending.pop()
-        if isinstance(condition, AlwaysCondition):
-            values[id(condition)] = True
-        elif isinstance(condition, NotCondition):
-            if ready:
-                values[id(condition)] = not values[id(condition.condition)]
-            else:
-                pending.append((condition, True))
-                pending.append((condition.condition, False))
-        elif isinstance(condition, (AndCondition, OrCondition)):
-            if ready:
-                parts = (values[id(c)] for c in condition.conditions)
-                values[id(condition)] = (
-                    all(parts) if isinstance(condition, AndCondition) else any(parts)
-                )
-            else:
-                pending.append((condition, True))
-                pending.extend((c, False) for c in condition.conditions)
-        else:  # JsonExists / JsonEquals
-            values[id(condition)] = False
-    return values[id(root)]

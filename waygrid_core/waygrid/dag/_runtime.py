@@ -1,0 +1,349 @@
+"""Warnings about what the server's runtime (TraversalFSM) would do wrong with a compiled DAG.
+
+`Spec.validate` adds them; the simulator's ``upstream`` mode shows each one happening. Every
+check costs time in proportion to the DAG's size: one walk finds the fork branches every node
+runs in, and at most `MAX_LISTED` issues of a kind render their paths.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..conditions.condition import (
+    AlwaysCondition,
+    AndCondition,
+    Condition,
+    JsonEqualsCondition,
+    JsonExistsCondition,
+    NotCondition,
+    OrCondition,
+)
+from ..errors import ValidationIssue
+from ..policies.delivery import Immediate
+from ..policies.repeat import NoRepeat
+from ..policies.retry import FibonacciRetryPolicy, NoRetryPolicy, RetryPolicy
+from ._issues import MAX_LISTED, IssueList
+
+if TYPE_CHECKING:
+    from ._compiler import CompiledDag, CompiledEdge, CompiledNode
+
+__all__ = ["evaluate", "has_pointer", "runtime_issues", "runtime_warnings"]
+
+_MAX_CHECKED_ATTEMPT = 128
+"""Attempts checked for a Backoff overflow (power-based delays saturate long before)."""
+
+_Scope = tuple[str, str | None, Any] | None
+"""The forks whose branches enclose a node, innermost first, linked:
+``(fork node id, its fork id, the enclosing scope)``."""
+
+
+def runtime_issues(compiled: CompiledDag) -> list[ValidationIssue]:
+    """Where today's server runtime would misbehave on this DAG, one warning per finding.
+
+    These are the defects the simulator's ``upstream`` mode reproduces (simulator contract
+    §5-§7): the server accepts such a spec, but its traversal stalls, fails or never runs parts
+    of it. Each warning has the path of the node concerned; `Spec.validate` includes them.
+
+    Example:
+        >>> [issue.code for issue in runtime_issues(spec.compile())]
+        ['runtime-join-continuation-stalls']
+    """
+    found = IssueList()
+    runtime_warnings(compiled, found)
+    return found.issues()
+
+
+def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
+    """Add the runtime warnings of ``compiled`` to ``found`` (see `runtime_issues`)."""
+
+    def warn(code: str, node: CompiledNode | str, message: str, hint: str) -> None:
+        path = (None, node.removeprefix("$")) if isinstance(node, str) else node._path
+        found.add("warning", code, path, message, hint)
+
+    nodes = {node.id: node for node in compiled.nodes}
+    outgoing: dict[str, list[CompiledEdge]] = {}
+    for edge in compiled.edges:
+        outgoing.setdefault(edge.source, []).append(edge)
+    if not isinstance(compiled.repeat_policy, NoRepeat):
+        warn(
+            "runtime-repeat-not-executed",
+            "$.repeatPolicy",
+            "the server never executes repeat policies: the traversal runs once",
+            "schedule repeated submissions yourself",
+        )
+    for index in range(1, len(compiled.entry_points)):
+        warn(
+            "runtime-entry-never-starts",
+            f"$.entryPoints[{index}]",
+            "only the first entry point is started; this one never runs",
+            "submit it as a traversal of its own",
+        )
+    if not compiled.entry_points:
+        return
+    entry = nodes[compiled.entry_points[0]]
+    scopes, forks, entries = _branch_scopes(compiled, nodes, outgoing)
+    dispatched_as_work: dict[str, str] = {}
+    if entry.kind != "standard":
+        dispatched_as_work[entry.id] = "the entry point"
+    delays: dict[RetryPolicy, tuple[str, str] | None] = {}
+    for node in compiled.nodes:
+        edges = outgoing.get(node.id, [])
+        for edge in edges:
+            target = nodes[edge.target]
+            if target.kind == "standard":
+                continue
+            if edge.guard in ("OnFailure", "OnTimeout"):
+                dispatched_as_work.setdefault(target.id, f"the {edge.guard} target of a node")
+            elif node.kind == "fork":
+                dispatched_as_work.setdefault(target.id, "a fork branch's first node")
+        if node.kind != "fork":
+            _successor_issues(node, edges, warn)
+        if node.kind == "standard":
+            _retry_issue(node, delays, warn)
+            scheduled = not isinstance(node.delivery_strategy, Immediate)
+            if scheduled and node.id in scopes and node.id not in entries:
+                warn(
+                    "runtime-scheduled-node-in-branch",
+                    node,
+                    "a scheduled node inside a fork branch loses its branch on the server: "
+                    "reaching the join after it is an error",
+                    "schedule the work before the fork, or use Immediate delivery",
+                )
+    _unhandled_in_branches(nodes, outgoing, scopes, forks, found, warn)
+    for node_id, why in dispatched_as_work.items():
+        node = nodes[node_id]
+        warn(
+            "runtime-control-node-never-answered",
+            node,
+            f"this {node.kind} is {why}: the server sends it to its address like a service "
+            "node, and nothing ever answers for it, so this path stalls",
+            "put a standard node before it",
+        )
+
+
+def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) -> None:
+    """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
+    conditions = [e.condition for e in edges if e.guard == "Conditional"]
+    if any(c is not None and has_pointer(c) for c in conditions):
+        return  # today's server rejects JSON-pointer conditions before running anything
+    true = sum(1 for c in conditions if isinstance(c, Condition) and evaluate(c))
+    if true >= 2:
+        warn(
+            "runtime-conditions-match-twice",
+            node,
+            f"{true} of its conditions are true (conditions consult no data): the server "
+            "stops here with an error, it does not take the first match",
+            "make the conditions exclusive",
+        )
+        return
+    successes = sum(1 for e in edges if e.guard == "OnSuccess")
+    if true == 0 and successes >= 2:
+        what = "join's continuation" if node.kind == "join" else "successor"
+        warn(
+            "runtime-join-continuation-stalls",
+            node,
+            f"the compiler duplicates this {what} once per arriving path ({successes} "
+            "copies), and the server refuses a node with several successors: the traversal "
+            "stalls here",
+            "end the traversal at the join, or continue it from a node before the fork",
+        )
+
+
+def _retry_issue(
+    node: CompiledNode, delays: dict[RetryPolicy, tuple[str, str] | None], warn: Any
+) -> None:
+    """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
+    policy = node.retry_policy
+    if isinstance(policy, NoRetryPolicy):
+        return
+    if policy not in delays:  # policies are frozen values: equal ones share one check
+        delays[policy] = _retry_finding(policy)
+    finding = delays[policy]
+    if finding is not None:
+        warn("runtime-retry-delay-overflows", node, *finding)
+
+
+def _retry_finding(policy: RetryPolicy) -> tuple[str, str] | None:
+    """The overflow message and hint of ``policy``, if its delays overflow (checked once per
+    distinct policy: a spec with a retry policy on every node costs one check)."""
+    limit = min(getattr(policy, "max_retries", 0), _MAX_CHECKED_ATTEMPT)
+    if isinstance(policy, FibonacciRetryPolicy) and policy.max_retries >= 47:
+        return (
+            "Fibonacci delays wrap around 32 bits from retry 47: the server schedules those "
+            "retries in the past",
+            "use at most 46 retries",
+        )
+    if limit < 1 or not _overflows(policy, limit):
+        return None
+    # Delays only grow with the attempt, so overflowing is monotonic: find the first attempt
+    # that overflows in a handful of tries, not one per attempt.
+    low, high = 1, limit
+    while low < high:
+        middle = (low + high) // 2
+        if _overflows(policy, middle):
+            high = middle
+        else:
+            low = middle + 1
+    return (
+        f"the server cannot compute the delay of retry {low} (duration overflow): "
+        "that failure is dropped and the traversal stalls",
+        f"use at most {low - 1} retries",
+    )
+
+
+def _overflows(policy: RetryPolicy, attempt: int) -> bool:
+    try:
+        policy.next_delay_ms(attempt)
+    except OverflowError:
+        return True
+    return False
+
+
+def _branch_scopes(
+    compiled: CompiledDag, nodes: dict[str, CompiledNode], outgoing: dict[str, list[CompiledEdge]]
+) -> tuple[dict[str, _Scope], list[tuple[str, str | None]], set[str]]:
+    """One walk from the entry points: the innermost fork each node runs in (by node id, only
+    nodes inside a branch before its join), the forks in the order found with the fork that
+    encloses each, and the branches' first nodes (whose delivery the server ignores)."""
+    scopes: dict[str, _Scope] = {}
+    forks: list[tuple[str, str | None]] = []
+    entries: set[str] = set()
+    seen: set[str] = set()
+    pending: list[tuple[str, _Scope]] = [(entry, None) for entry in compiled.entry_points]
+    pending.reverse()
+    while pending:
+        node_id, scope = pending.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = nodes[node_id]
+        if node.kind == "join" and scope is not None and scope[1] == node.fork_id:
+            scope = scope[2]  # the join closes its fork's branches
+        if scope is not None:
+            scopes[node_id] = scope
+        inner = scope
+        if node.kind == "fork":
+            forks.append((node_id, None if scope is None else scope[0]))
+            inner = (node_id, node.fork_id, scope)
+        edges = outgoing.get(node_id, [])
+        for edge in reversed(edges):
+            branch = node.kind == "fork" and edge.guard == "OnSuccess"
+            if branch:
+                entries.add(edge.target)
+            pending.append((edge.target, inner if branch else scope))
+    return scopes, forks, entries
+
+
+def _unhandled_in_branches(
+    nodes: dict[str, CompiledNode],
+    outgoing: dict[str, list[CompiledEdge]],
+    scopes: dict[str, _Scope],
+    forks: list[tuple[str, str | None]],
+    found: IssueList,
+    warn: Any,
+) -> None:
+    """Per fork: failures in its branches (nested forks' included) that never reach its join."""
+    # Per fork: [unhandled count, first unhandled, handled count, first handled], counted at
+    # the innermost fork, then added to each enclosing one (forks are found outer first).
+    tally: dict[str, list[Any]] = {fork: [0, None, 0, None] for fork, _ in forks}
+    for node_id, scope in scopes.items():  # in walk order
+        node = nodes[node_id]
+        if node.kind != "standard" or scope is None:
+            continue
+        counts = tally[scope[0]]
+        handled = any(e.guard == "OnFailure" for e in outgoing.get(node_id, ()))
+        slot = 2 if handled else 0
+        counts[slot] += 1
+        if counts[slot + 1] is None:
+            counts[slot + 1] = node
+    for fork, parent in reversed(forks):
+        if parent is None:
+            continue
+        inner, outer = tally[fork], tally[parent]
+        for slot in (0, 2):
+            outer[slot] += inner[slot]
+            if outer[slot + 1] is None:
+                outer[slot + 1] = inner[slot + 1]
+    for fork, _ in forks:
+        bare, first_bare, handled, first_handled = tally[fork]
+        node = nodes[fork]
+        if bare:
+            code = "runtime-branch-failure-fails-traversal"
+            example = _example(found, code, first_bare)
+            warn(
+                code,
+                node,
+                f"{bare} node(s) in its branches have no on_failure handler{example}: on the "
+                "server a failure there fails the whole traversal, not just the branch, so the "
+                "join never sees it",
+                "give them retry policies; inside a branch an on_failure handler does not "
+                "help on today's server (it loses the branch)",
+            )
+        if handled:
+            code = "runtime-failure-path-loses-branch"
+            example = _example(found, code, first_handled)
+            warn(
+                code,
+                node,
+                f"{handled} node(s) in its branches have an on_failure handler{example}: on the "
+                "server the handler runs outside the branch, so reaching the join from it is "
+                "an error, and ending without the join completes the whole traversal",
+                "handle failures after the join (its on_failure), or with retry policies",
+            )
+
+
+def _example(found: IssueList, code: str, node: CompiledNode) -> str:
+    """`` (e.g. <path>)`` while issues of ``code`` are still listed: a path costs its depth."""
+    if found.counts.get(code, ("warning", 0))[1] >= MAX_LISTED:
+        return ""
+    return f" (e.g. {node.path})"
+
+
+def has_pointer(root: Condition) -> bool:
+    """Whether the condition uses a JSON pointer (`JsonExists`/`JsonEquals`) anywhere."""
+    pending = [root]
+    while pending:
+        condition = pending.pop()
+        if isinstance(condition, (JsonExistsCondition, JsonEqualsCondition)):
+            return True
+        if isinstance(condition, NotCondition):
+            pending.append(condition.condition)
+        elif isinstance(condition, (AndCondition, OrCondition)):
+            pending.extend(condition.conditions)
+    return False
+
+
+def evaluate(root: Condition) -> bool:
+    """The server's ``Condition.eval`` (`COND` l.22-31), without recursion.
+
+    JSON-pointer conditions, which today's server rejects, are false: a scripted node has no
+    output, so a pointer finds nothing.
+    """
+    if isinstance(root, AlwaysCondition):
+        return True
+    values: dict[int, bool] = {}
+    pending: list[tuple[Condition, bool]] = [(root, False)]
+    while pending:
+        condition, ready = pending.pop()
+        if not ready and id(condition) in values:
+            continue  # a condition used in several places is evaluated once
+        if isinstance(condition, AlwaysCondition):
+            values[id(condition)] = True
+        elif isinstance(condition, NotCondition):
+            if ready:
+                values[id(condition)] = not values[id(condition.condition)]
+            else:
+                pending.append((condition, True))
+                pending.append((condition.condition, False))
+        elif isinstance(condition, (AndCondition, OrCondition)):
+            if ready:
+                parts = (values[id(c)] for c in condition.conditions)
+                values[id(condition)] = (
+                    all(parts) if isinstance(condition, AndCondition) else any(parts)
+                )
+            else:
+                pending.append((condition, True))
+                pending.extend((c, False) for c in condition.conditions)
+        else:  # JsonExists / JsonEquals
+            values[id(condition)] = False
+    return values[id(root)]
