@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -163,7 +164,7 @@ def test_timeline_of_any_stored_spec_never_breaks_the_page(
     admin_client: Client, stored: object
 ) -> None:
     """Whatever the row holds, the change page answers 200 and says why there is no timeline."""
-    row = Submission.objects.create(spec=stored, status=Status.FAILED)
+    row = Submission.objects.create(spec_json=json.dumps(stored), status=Status.FAILED)
     response = admin_client.get(reverse("admin:waygrid_django_submission_change", args=[row.pk]))
     assert response.status_code == 200
     assert "The spec cannot be simulated: " in response.content.decode()
@@ -174,10 +175,10 @@ def test_timeline_with_lone_surrogates_is_encodable() -> None:
     model_admin = SubmissionAdmin(Submission, admin.site)
     graph = Spec.single(Node.standard("waygrid://processor/a").label("x")).to_dict()
     graph["entryPoints"][0]["label"] = "lone \ud800"
-    shown = model_admin.timeline(Submission(spec=graph))
+    shown = model_admin.timeline(Submission(spec_json=json.dumps(graph)))
     assert "lone \\ud800  #1  dispatched" in shown
     graph["entryPoints"][0]["type"] = "odd \udfff"
-    shown = model_admin.timeline(Submission(spec=graph))
+    shown = model_admin.timeline(Submission(spec_json=json.dumps(graph)))
     assert "cannot be simulated" in shown and "\\udfff" in shown
     shown.encode("utf-8")  # no lone surrogate left
 
