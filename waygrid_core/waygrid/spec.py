@@ -138,6 +138,3 @@ class Spec(TreeValue):
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart`` of the compiled graph."""
         return to_mermaid(self.compile())
-
-    def _parts(self) -> tuple[object, ...]:
-        return (self.repeat_policy, *self.entry_points)

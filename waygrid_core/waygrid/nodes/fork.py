@@ -125,13 +125,6 @@ class ForkNode(Node):
             _reaches_join(node, self.join_node_id) for _, node in self.branch_nodes
         )
 
-    def _parts(self) -> tuple[object, ...]:
-        flat: list[object] = [*self._node_parts(), self.join_node_id]
-        for name, node in self.branch_nodes:
-            flat.append(name)
-            flat.append(node)
-        return tuple(flat)
-
 
 def _reaches_join(root: INode, join_id: str) -> bool:
     """Whether a join with ``join_id`` is reachable from ``root`` along any edge."""
