@@ -17,7 +17,7 @@ from waygrid.nodes import INode
 
 # A strategy for a new value of each field, by field name: the test fails when a model class
 # gains a field that is missing here, so no field escapes it.
-_children = s.st.none() | s.nodes
+_children = st.none() | s.nodes
 NEW_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "address": s.addresses,
     "retry_policy": s.retry_policies,
