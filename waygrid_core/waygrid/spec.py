@@ -109,7 +109,7 @@ class Spec(TreeValue):
     def from_json(text: str | bytes) -> Spec:
         """Read a spec from JSON text; see `from_dict`. Duplicate keys are rejected."""
         with gc_paused():
-            return decode_spec(loads_strict(text))
+            return decode_spec(loads_strict(text), acyclic=True)
 
     # --- Validation and compilation --------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from .._edges import children
 from .._values import check_text
 from ..conditions.condition import ConditionalEdge
 from ..errors import SpecError
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["ForkNode"]
 
 
-def _branch_order(item: tuple[str, object]) -> bytes:
+def branch_order(item: tuple[str, object]) -> bytes:
     # The server sorts branch names with Java's String.compareTo: UTF-16 code-unit order.
     return item[0].encode("utf-16-be", "surrogatepass")
 
@@ -60,7 +61,7 @@ class ForkNode(Node):
             check_child(item[1], f"branch {item[0]!r}")
             if item[1] is None:
                 raise SpecError(f"branch {item[0]!r} must be a node, got None")
-        ordered = tuple(sorted(branches, key=_branch_order))
+        ordered = tuple(sorted(branches, key=branch_order))
         if len({name for name, _ in ordered}) != len(ordered):
             raise SpecError("branch names must be unique")
         if ordered != branches:
@@ -131,19 +132,9 @@ def _reaches_join(root: INode, join_id: str) -> bool:
     pending: list[INode] = [root]
     while pending:
         node = pending.pop()
-        if isinstance(node, JoinNode):
-            if node.join_node_id == join_id:
-                return True
-            pending.extend(
-                n
-                for n in (node.on_success_node, node.on_failure_node, node.on_timeout_node)
-                if n is not None
-            )
-        elif isinstance(node, StandardNode):
-            pending.extend(n for n in (node.on_success_node, node.on_failure_node) if n is not None)
-            pending.extend(edge.to for edge in node.conditional_edges)
-        elif isinstance(node, ForkNode):
-            pending.extend(child for _, child in node.branch_nodes)
+        if isinstance(node, JoinNode) and node.join_node_id == join_id:
+            return True
+        pending.extend(child for _, _, child in children(node))
     return False
 
 
