@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._codec import EDGES, edge_path
+from .._edges import Edge
 from ..conditions.condition import Condition
 from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
@@ -33,21 +34,19 @@ __all__ = [
     "problem_issues",
 ]
 
+# The path bits a single-node edge mixes into its target's id: (bits << shift) | add.
+_SHIFTS = {"OnSuccess": (1, 1), "OnFailure": (1, 0), "OnTimeout": (2, 2), "Conditional": (8, 0)}
+
+
+def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int], ...]:
+    return tuple((edge, *_SHIFTS[edge.guard]) for edge in edges)
+
+
 # The server's compiler visits a standard node's failure edge before its success edge; every
 # other edge in wire order. The order decides the order of the compiled nodes and edges.
-_VISIT_ORDER = {
-    **EDGES,
-    "standard": (EDGES["standard"][1], EDGES["standard"][0], *EDGES["standard"][2:]),
+_VISIT_ORDER = {kind: _visit_order(edges) for kind, edges in EDGES.items()} | {
+    "standard": _visit_order((EDGES["standard"][1], EDGES["standard"][0], *EDGES["standard"][2:])),
 }
-
-
-def _shifted(bits: int, guard: Guard) -> int:
-    """The path bits of a single-node edge's target, as the server mixes them into its id."""
-    if guard == "OnSuccess":
-        return ((bits << 1) | 1) & MASK
-    if guard == "OnFailure":
-        return (bits << 1) & MASK
-    return ((bits << 2) | 2) & MASK  # OnTimeout
 
 
 _SERVER_ERROR = "com.monadial.waygrid.common.domain.algebra.RouteCompilerError: "
@@ -109,29 +108,26 @@ class _Compiler:
         while stack:
             node, bits, depth, me, path = stack.pop()
             child_depth = depth + 1
-            children: list[tuple[INode, int, Condition | None, Any]]
-            for edge in _VISIT_ORDER[node.kind]:
+            for edge, shift, add in _VISIT_ORDER[node.kind]:
                 value = getattr(node, edge.attribute)
                 if edge.shape == "node":
                     if value is None:
                         continue
-                    children = [(value, _shifted(bits, edge.guard), None, (path, "." + edge.wire))]
-                elif edge.shape == "edges":
-                    children = [
-                        (
-                            conditional.to,
-                            ((bits << 8) | (64 + index)) & MASK,
-                            conditional.condition,
-                            edge_path(path, edge, index),
-                        )
-                        for index, conditional in enumerate(value)
-                    ]
-                else:
-                    children = [
-                        (branch, ((bits << 8) | index) & MASK, None, edge_path(path, edge, name))
-                        for index, (name, branch) in enumerate(value)
-                    ]
-                for child, child_bits, condition, child_path in children:
+                    child_bits = ((bits << shift) | add) & MASK
+                    child_path: Any = (path, "." + edge.wire)
+                    child_id = ensure(value, child_bits, child_depth, child_path)
+                    edges.append((me, child_id, edge.guard, None))
+                    push((value, child_bits, child_depth, child_id, child_path))
+                    continue
+                for index, item in enumerate(value):
+                    # Conditional edges are numbered from 64, fork branches from 0.
+                    if edge.shape == "edges":
+                        child, key, condition = item.to, index, item.condition
+                        child_bits = ((bits << 8) | (64 + index)) & MASK
+                    else:
+                        (key, child), condition = item, None
+                        child_bits = ((bits << 8) | index) & MASK
+                    child_path = edge_path(path, edge, key)
                     child_id = ensure(child, child_bits, child_depth, child_path)
                     edges.append((me, child_id, edge.guard, condition))
                     push((child, child_bits, child_depth, child_id, child_path))

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._codec import edge_path
-from .._edges import children
+from .._codec import EDGES, edge_path
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -149,7 +148,19 @@ def _walk(spec: Spec) -> tuple[list[tuple[INode, Any]], dict[int, list[tuple[Any
 
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
-    return [(child, edge_path(path, edge, key)) for edge, key, child in children(node)]
+    found: list[tuple[INode, Any]] = []
+    for edge in EDGES[node.kind]:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            if value is not None:
+                found.append((value, (path, "." + edge.wire)))
+        elif edge.shape == "edges":
+            found.extend(
+                (item.to, edge_path(path, edge, index)) for index, item in enumerate(value)
+            )
+        else:
+            found.extend((child, edge_path(path, edge, name)) for name, child in value)
+    return found
 
 
 def _join_warnings(node: JoinNode, path: Any, branch_counts: dict[str, int], warn: Any) -> None:
