@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from .._edges import children
+from .._edges import EDGES, Edge, children
 from .._values import check_text
 from ..conditions.condition import ConditionalEdge
 from ..errors import SpecError
@@ -138,14 +138,23 @@ def _reaches_join(root: INode, join_id: str) -> bool:
     return False
 
 
+# Weaving follows the success and conditional edges (fork branches are success edges);
+# failure and timeout paths are left alone.
+_WOVEN = {
+    kind: tuple(edge for edge in edges if edge.guard in ("OnSuccess", "Conditional"))
+    for kind, edges in EDGES.items()
+}
+
+
 class _Task:
     """One node to rewrite while weaving: its children are rewritten first."""
 
-    __slots__ = ("children", "context", "node", "result")
+    __slots__ = ("children", "context", "edges", "node", "result")
 
     def __init__(self, node: INode, context: tuple[str, ...]) -> None:
         self.node = node
         self.context = context  # join ids of the nested forks we are inside, innermost last
+        self.edges: tuple[Edge, ...] = ()  # the edges whose targets `children` holds, in order
         self.children: list[_Task | INode | None] | None = None
         self.result: INode | None = None
 
@@ -166,15 +175,30 @@ def _weave(root: INode, join: JoinNode, join_id: str, branch: str) -> INode:
     return top.result
 
 
+def _follow(task: _Task, context: tuple[str, ...], join: JoinNode) -> list[_Task | INode | None]:
+    """The woven edges' targets as tasks; a missing success edge gets the join (at the top)."""
+    node = task.node
+    task.edges = _WOVEN[node.kind]
+    planned: list[_Task | INode | None] = []
+    for edge in task.edges:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            planned.append(
+                _Task(value, context) if value is not None else None if context else join
+            )
+        elif edge.shape == "edges":
+            planned.extend(_Task(conditional.to, context) for conditional in value)
+        else:
+            nested = (*context, node.join_node_id)  # type: ignore[union-attr]
+            planned.extend(_Task(child, nested) for _, child in value)  # type: ignore[arg-type]
+    return planned
+
+
 def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task | INode | None]:
     node, context = task.node, task.context
     where = f"branch {branch!r} of fork {join_id!r}, at node {node.address!r}"
     if isinstance(node, StandardNode):
-        if node.on_success_node is not None:
-            first: _Task | INode | None = _Task(node.on_success_node, context)
-        else:
-            first = None if context else join
-        return [first, *(_Task(edge.to, context) for edge in node.conditional_edges)]
+        return _follow(task, context, join)
     if isinstance(node, ForkNode):
         nested = node.join_node_id
         if nested is None or nested == join_id:
@@ -185,12 +209,9 @@ def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task 
             raise SpecError(
                 f"{where}: the nested fork {nested!r} has no join; call joined_by() on it first"
             )
-        return [_Task(child, (*context, nested)) for _, child in node.branch_nodes]
+        return _follow(task, context, join)
     if context and node.join_node_id == context[-1]:
-        outer = context[:-1]
-        if node.on_success_node is not None:
-            return [_Task(node.on_success_node, outer)]
-        return [None if outer else join]
+        return _follow(task, context[:-1], join)
     if not context and node.join_node_id == join_id:
         if node == join:
             return []
@@ -205,23 +226,26 @@ def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task 
 
 
 def _rebuild(task: _Task) -> INode:
-    node, children = task.node, task.children or []
-    done = [c.result if isinstance(c, _Task) else c for c in children]
-    if isinstance(node, StandardNode):
-        success, *targets = done
-        edges = tuple(
-            edge if edge.to is target else ConditionalEdge(edge.condition, target)  # type: ignore[arg-type]
-            for edge, target in zip(node.conditional_edges, targets, strict=True)
-        )
-        unchanged = all(a is b for a, b in zip(edges, node.conditional_edges, strict=True))
-        if success is node.on_success_node and unchanged:
-            return node
-        return dataclasses.replace(node, on_success_node=success, conditional_edges=edges)
-    if isinstance(node, ForkNode):
-        branches = tuple(
-            (name, new) for (name, _), new in zip(node.branch_nodes, done, strict=True)
-        )
-        return dataclasses.replace(node, branch_nodes=branches)  # type: ignore[arg-type]
-    if not done:
-        return node
-    return dataclasses.replace(node, on_success_node=done[0])
+    node = task.node
+    done = iter([c.result if isinstance(c, _Task) else c for c in task.children or []])
+    changes: dict[str, object] = {}
+    for edge in task.edges:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            target = next(done)
+            if target is not value:
+                changes[edge.attribute] = target
+        elif edge.shape == "edges":
+            targets = [next(done) for _ in value]
+            if any(a.to is not b for a, b in zip(value, targets, strict=True)):
+                changes[edge.attribute] = tuple(
+                    c if c.to is t else ConditionalEdge(c.condition, t)  # type: ignore[arg-type]
+                    for c, t in zip(value, targets, strict=True)
+                )
+        else:
+            targets = [next(done) for _ in value]
+            if any(old is not new for (_, old), new in zip(value, targets, strict=True)):
+                changes[edge.attribute] = tuple(
+                    (name, new) for (name, _), new in zip(value, targets, strict=True)
+                )
+    return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]
