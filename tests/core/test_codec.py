@@ -246,13 +246,13 @@ def test_documented_leniencies() -> None:
     assert '"repeatPolicy":{"type":"Times","every":"2h","time":4}' in spec.to_json()
     # The server's own reading refuses the SDK leniencies.
     with pytest.raises(SpecDecodeError, match=r"retryPolicy|times"):
-        decode_spec(document, lenient=False)
+        decode_spec(document, mode="server")
 
 
 def test_server_mode_reads_integers_inside_strings() -> None:
     """Without leniency the reader follows the server, which reads "3" as an integer."""
     document = _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
-    assert decode_spec(document, lenient=False).entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
+    assert decode_spec(document, mode="server").entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
 
 
 def test_json_pointer_conditions_can_be_refused() -> None:

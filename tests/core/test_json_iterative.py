@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from waygrid import SpecDecodeError
+from waygrid import Spec, SpecDecodeError
 from waygrid import _json as strict_json
 from waygrid._json import loads_deep, loads_strict
 
@@ -115,3 +115,22 @@ def test_deep_documents_cost_little_more_memory_than_their_result(shape: str, bo
     finally:
         tracemalloc.stop()
     assert peak < bound * len(shape), f"{peak / len(shape):.1f} bytes per input byte"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,
+        "[" * 100_000 + "]" * 99_999 + "x",
+        '{"a":' * 50_000 + "1" + "}" * 49_999,
+        "[" * 5_000 + "1,]" + "]" * 4_999,
+        "[" * 3_000 + '"\x01"' + "]" * 3_000,
+    ],
+    ids=["unclosed", "trailing", "unclosed-object", "trailing-comma", "control-character"],
+)
+def test_deep_invalid_json_is_a_json_stage_error(text: str) -> None:
+    """Invalid JSON nested past the recursion limit fails at stage "json", like shallow JSON."""
+    with pytest.raises(SpecDecodeError) as caught:
+        Spec.from_json(text)
+    assert caught.value.stage == "json"
+    assert caught.value.path == "$"

@@ -30,7 +30,7 @@ def _spec(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _server(document: object) -> Spec:
-    return decode_spec(document, lenient=False, json_conditions=False)
+    return decode_spec(document, mode="server", json_conditions=False)
 
 
 NAN_DOCUMENTS = {
@@ -115,3 +115,18 @@ def test_numeric_strings_follow_json_number_syntax() -> None:
         with pytest.raises(SpecDecodeError) as caught:
             _server(document)
         assert caught.value.path == "$.entryPoints[0].parameters.x.value"
+
+
+def test_mode_names_what_lenient_meant() -> None:
+    """mode="sdk" reads the documented leniencies, mode="server" refuses them; lenient maps onto it."""
+    document = _spec({"type": "standard", "address": "waygrid://processor/a"})
+    assert decode_spec(document, mode="sdk") == decode_spec(document, lenient=True)
+    assert decode_spec(document) == decode_spec(document, mode="sdk")
+    for strict in ({"mode": "server"}, {"lenient": False}):
+        with pytest.raises(SpecDecodeError) as caught:
+            decode_spec(document, **strict)  # type: ignore[arg-type]
+        assert caught.value.path == "$.entryPoints[0].retryPolicy"
+    quoted = _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
+    assert decode_spec(quoted, mode="server").entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
+    with pytest.raises(SpecDecodeError):
+        decode_spec(quoted, mode="sdk")

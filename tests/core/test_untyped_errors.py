@@ -28,7 +28,7 @@ def _spec(node: dict[str, Any]) -> dict[str, Any]:
 
 def _decode_error(document: object, *, server: bool = False) -> SpecDecodeError:
     read = (
-        (lambda: decode_spec(document, lenient=False, json_conditions=False))
+        (lambda: decode_spec(document, mode="server", json_conditions=False))
         if server
         else (lambda: Spec.from_dict(document))
     )

@@ -48,7 +48,7 @@ def test_accepted_vector(name: str, vector: dict[str, Any]) -> None:
     assert len(dag.nodes) == vector["compiled_node_count_unverified"]
     text = spec.to_json()
     # The canonical form is read back by the server's strict reader unchanged ...
-    strict = decode_spec(json.loads(text), lenient=False)
+    strict = decode_spec(json.loads(text), mode="server")
     assert strict == spec
     assert strict.compile().dag_hash == vector["dag_hash_unverified"]
     # ... and is a fixed point.
@@ -72,12 +72,12 @@ def test_compile_reject_vector(name: str, vector: dict[str, Any]) -> None:
 def test_decode_reject_vector(name: str, vector: dict[str, Any]) -> None:
     """A decode-stage reject fails from_dict, unless the contract reads it leniently."""
     with pytest.raises(SpecDecodeError):
-        decode_spec(vector["spec"], lenient=False, json_conditions=False)
+        decode_spec(vector["spec"], mode="server", json_conditions=False)
     if name in LENIENT_READS:
         spec = Spec.from_dict(vector["spec"])
         # What the SDK sends instead is the server-valid canonical form.
         text = spec.to_json()
-        assert decode_spec(json.loads(text), lenient=False) == spec
+        assert decode_spec(json.loads(text), mode="server") == spec
     else:
         with pytest.raises(SpecDecodeError) as caught:
             Spec.from_dict(vector["spec"])

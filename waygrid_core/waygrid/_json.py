@@ -98,7 +98,9 @@ def loads_deep(text: str) -> Any:
 def _fail(text: str, pos: int, what: str) -> SpecDecodeError:
     line = text.count("\n", 0, pos) + 1
     column = pos - text.rfind("\n", 0, pos)
-    return SpecDecodeError("$", f"invalid JSON: {what}: line {line} column {column} (char {pos})")
+    return SpecDecodeError(
+        "$", f"invalid JSON: {what}: line {line} column {column} (char {pos})", stage="json"
+    )
 
 
 _STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')

@@ -4,27 +4,90 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["TreeValue"]
 
 _REPR_DEPTH = 4
 _repr_state = threading.local()
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
+_REQUIRED = object()
+_T = TypeVar("_T", bound="TreeValue")
+
+
+class _Length(int):
+    """Marks where a tuple's items start in a flattened part list (so shapes compare too)."""
+
+    __slots__ = ()
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _FIELD_NAMES[cls] = names
+    return names
+
+
+def _defaults(cls: type) -> tuple[tuple[str, object], ...]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = tuple(
+            (f.name, _REQUIRED if f.default is dataclasses.MISSING else f.default)
+            for f in dataclasses.fields(cls)
+        )
+        _DEFAULTS[cls] = found
+    return found
+
+
+def _parts(tree: TreeValue) -> list[object]:
+    """Every field of ``tree`` in order, tuples flattened so that child trees sit inline.
+
+    Tuples nest only a level or two (edges, ``(name, node)`` branches, parameter pairs), but
+    they are still flattened with a stack rather than recursion.
+    """
+    flat: list[object] = []
+    for name in _field_names(type(tree)):
+        value = getattr(tree, name)
+        if type(value) is not tuple:
+            flat.append(value)
+            continue
+        stack: list[Any] = [value]
+        while stack:
+            item = stack.pop()
+            if type(item) is tuple:
+                flat.append(_Length(len(item)))
+                stack.extend(reversed(item))
+            else:
+                flat.append(item)
+    return flat
 
 
 class TreeValue:
     """Base of the nodes, conditions, edges and the spec: value semantics without recursion.
 
     A generated dataclass ``__eq__``/``__hash__``/``__repr__`` recurses once per level, so a
-    10,000-deep ``on_success`` chain would raise `RecursionError`. Subclasses list their parts
-    with `_parts()` (child trees inline, other values as they are); the methods here walk the
-    tree with an explicit stack and cache the hash.
+    10,000-deep ``on_success`` chain would raise `RecursionError`. The methods here compare
+    and hash every dataclass field (read once per class from `dataclasses.fields`, so a new
+    field can never be left out), walking child trees with an explicit stack, and cache the
+    hash.
     """
 
     __slots__ = ("_hash",)
 
-    def _parts(self) -> tuple[object, ...]:
-        raise NotImplementedError
+    @classmethod
+    def _from_checked(cls: type[_T], values: dict[str, Any]) -> _T:
+        """Build from values already checked and normalised, skipping ``__post_init__``.
+
+        Only for the reader, which checks every value as it reads it (and so can name the
+        JSON path of a bad one); every other caller goes through the checking constructor.
+        """
+        tree = object.__new__(cls)
+        setter = object.__setattr__
+        for name, default in _defaults(cls):
+            setter(tree, name, values[name] if default is _REQUIRED else values.get(name, default))
+        return tree
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -42,13 +105,13 @@ class TreeValue:
             right_hash = getattr(right, "_hash", None)
             if left_hash is not None and right_hash is not None and left_hash != right_hash:
                 return False
-            left_parts, right_parts = left._parts(), right._parts()
+            left_parts, right_parts = _parts(left), _parts(right)
             if len(left_parts) != len(right_parts):
                 return False
             for a, b in zip(left_parts, right_parts, strict=True):
                 if isinstance(a, TreeValue):
                     pending.append((a, b))
-                elif a != b or type(a) is not type(b):
+                elif type(a) is not type(b) or a != b:
                     return False
         return True
 
@@ -65,7 +128,7 @@ class TreeValue:
             tree, children_done = pending.pop()
             if getattr(tree, "_hash", None) is not None:
                 continue
-            parts = tree._parts()
+            parts = _parts(tree)
             if children_done:
                 key = tuple(p._hash if isinstance(p, TreeValue) else p for p in parts)  # type: ignore[attr-defined]
                 object.__setattr__(tree, "_hash", hash((type(tree).__name__, key)))

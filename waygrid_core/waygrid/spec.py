@@ -109,7 +109,7 @@ class Spec(TreeValue):
     def from_json(text: str | bytes) -> Spec:
         """Read a spec from JSON text; see `from_dict`. Duplicate keys are rejected."""
         with gc_paused():
-            return decode_spec(loads_strict(text))
+            return decode_spec(loads_strict(text), acyclic=True)
 
     # --- Validation and compilation --------------------------------------------------------
 
@@ -138,6 +138,3 @@ class Spec(TreeValue):
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart`` of the compiled graph."""
         return to_mermaid(self.compile())
-
-    def _parts(self) -> tuple[object, ...]:
-        return (self.repeat_policy, *self.entry_points)

@@ -6,12 +6,14 @@ as the server, plus the leniencies the published docs promise (``lenient=True``)
 """
 
 from ._read import decode_spec
-from ._tables import key_segment, render_path, wire_value
+from ._tables import EDGES, edge_path, key_segment, render_path, wire_value
 from ._write import condition_to_dict, spec_to_dict, spec_to_json
 
 __all__ = [
+    "EDGES",
     "condition_to_dict",
     "decode_spec",
+    "edge_path",
     "key_segment",
     "render_path",
     "spec_to_dict",

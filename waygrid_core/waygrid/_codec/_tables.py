@@ -7,6 +7,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as quote
 from typing import Any
 
+from .._edges import EDGES, Edge, no_join_id
 from .._values import format_duration, format_instant
 from .._wire import WireValue
 from ..parameters import BoolVal, FloatVal, IntVal, ParameterValue, Secret, StringVal
@@ -26,13 +27,17 @@ from ..policies.retry import (
 from ..strategies.join import AndJoin, JoinStrategy, OrJoin, QuorumJoin
 
 __all__ = [
+    "EDGES",
     "FAMILIES",
     "FAMILY_NAMES",
     "PARAMETER_CLASSES",
     "WIRE",
+    "Edge",
     "Path",
     "fragment",
+    "edge_path",
     "key_segment",
+    "no_join_id",
     "parameters_fragment",
     "quote",
     "render_path",
@@ -160,3 +165,12 @@ def key_segment(key: str) -> str:
     if key.isidentifier():
         return "." + key
     return "[" + json.dumps(key, ensure_ascii=False) + "]"
+
+
+def edge_path(path: Path, edge: Edge, key: int | str | None) -> Path:
+    """The path of a child reached along ``edge`` (``key``: its edge index or branch name)."""
+    if key is None:
+        return (path, "." + edge.wire)
+    if edge.shape == "edges":
+        return ((path, "." + edge.wire), f"[{key}].to")
+    return ((path, "." + edge.wire), key_segment(str(key)))

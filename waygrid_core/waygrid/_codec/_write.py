@@ -16,12 +16,15 @@ from ..conditions.condition import (
 )
 from ..errors import SpecError
 from ..nodes import ForkNode, INode, JoinNode, Node, StandardNode
-from ._tables import fragment, parameters_fragment, quote, wire_value
+from ._tables import EDGES, fragment, no_join_id, parameters_fragment, quote, wire_value
 
 if TYPE_CHECKING:
     from ..spec import Spec
 
 __all__ = ["condition_to_dict", "spec_to_dict", "spec_to_json"]
+
+_EDGES_BACKWARDS = {kind: tuple(reversed(edges)) for kind, edges in EDGES.items()}
+_KEYS = {edge.wire: ',"' + edge.wire + '":' for edges in EDGES.values() for edge in edges}
 
 
 def _head(node: Node) -> str:
@@ -53,76 +56,45 @@ def spec_to_json(spec: Spec) -> str:
             emit(item)
             continue
         kind = type(item)
-        if kind is StandardNode:
-            node = cast(StandardNode, item)
+        if kind is StandardNode or kind is ForkNode or kind is JoinNode:
+            node = cast(INode, item)
             head = _head(node)
             tail = "}" if node.label_text is None else ',"label":' + quote(node.label_text) + "}"
-            success, failure, edges = (
-                node.on_success_node,
-                node.on_failure_node,
-                node.conditional_edges,
-            )
-            if success is None and failure is None and not edges:
-                emit(head + tail)
-                continue
+            if kind is not StandardNode:
+                if node.join_node_id is None:  # type: ignore[union-attr]
+                    raise SpecError(no_join_id(node.kind, node.address))
+                if kind is ForkNode:
+                    tail = ',"joinNodeId":' + quote(node.join_node_id) + tail  # type: ignore[union-attr]
+                else:
+                    join = cast(JoinNode, node)
+                    head += ',"joinNodeId":' + quote(join.join_node_id)  # type: ignore[arg-type]
+                    head += ',"strategy":' + fragment(join.join_strategy)
+                    if join.join_timeout is not None:
+                        head += ',"timeout":' + quote(format_duration(join.join_timeout))
             push(tail)
-            if edges:
-                push("]")
-                for index in range(len(edges) - 1, -1, -1):
+            for edge in _EDGES_BACKWARDS[node.kind]:
+                value = getattr(node, edge.attribute)
+                if edge.shape == "node":
+                    if value is not None:
+                        push(value)
+                        push(_KEYS[edge.wire])
+                elif edge.shape == "edges":
+                    if value:
+                        push("]")
+                        for index in range(len(value) - 1, -1, -1):
+                            push("}")
+                            push(value[index].to)
+                            push(',"to":')
+                            push(value[index].condition)
+                            push('{"condition":' if index == 0 else ',{"condition":')
+                        push(_KEYS[edge.wire] + "[")
+                else:
                     push("}")
-                    push(edges[index].to)
-                    push(',"to":')
-                    push(edges[index].condition)
-                    push('{"condition":' if index == 0 else ',{"condition":')
-                push(',"onConditions":[')
-            if failure is not None:
-                push(failure)
-                push(',"onFailure":')
-            if success is not None:
-                emit(head + ',"onSuccess":')
-                push(success)
-            else:
-                emit(head)
-        elif kind is ForkNode:
-            fork = cast(ForkNode, item)
-            head = _head(fork)
-            if fork.join_node_id is None:
-                raise SpecError(
-                    f"fork {fork.address!r} has no join_id; set one with .join_id(...) "
-                    "(the wire format requires it)"
-                )
-            tail = '},"joinNodeId":' + quote(fork.join_node_id)
-            if fork.label_text is not None:
-                tail += ',"label":' + quote(fork.label_text)
-            push(tail + "}")
-            branches = fork.branch_nodes
-            for index in range(len(branches) - 1, -1, -1):
-                name, branch = branches[index]
-                push(branch)
-                push(("," if index else "") + quote(name) + ":")
-            emit(head + ',"branches":{')
-        elif kind is JoinNode:
-            join = cast(JoinNode, item)
-            if join.join_node_id is None:
-                raise SpecError(
-                    f"join {join.address!r} has no join_id; set one with .join_id(...) or "
-                    "attach it with fork.joined_by(join)"
-                )
-            head = _head(join)
-            head += ',"joinNodeId":' + quote(join.join_node_id)
-            head += ',"strategy":' + fragment(join.join_strategy)
-            if join.join_timeout is not None:
-                head += ',"timeout":' + quote(format_duration(join.join_timeout))
-            push("}" if join.label_text is None else ',"label":' + quote(join.label_text) + "}")
-            if join.on_timeout_node is not None:
-                push(join.on_timeout_node)
-                push(',"onTimeout":')
-            if join.on_failure_node is not None:
-                push(join.on_failure_node)
-                push(',"onFailure":')
-            if join.on_success_node is not None:
-                push(join.on_success_node)
-                push(',"onSuccess":')
+                    for index in range(len(value) - 1, -1, -1):
+                        name, branch = value[index]
+                        push(branch)
+                        push(("," if index else "") + quote(name) + ":")
+                    push(_KEYS[edge.wire] + "{")
             emit(head)
         elif kind is AlwaysCondition:
             emit('{"type":"Always"}')
@@ -185,49 +157,34 @@ def _fill(work: list[tuple[INode | Condition, Any, Any]]) -> None:
             }
             if item.parameters:
                 result["parameters"] = {name: wire_value(v) for name, v in item.parameters}
-            children: list[tuple[str, INode | None]]
-            if isinstance(item, StandardNode):
-                children = [
-                    ("onSuccess", item.on_success_node),
-                    ("onFailure", item.on_failure_node),
-                ]
-            elif isinstance(item, ForkNode):
-                if item.join_node_id is None:
-                    raise SpecError(
-                        f"fork {item.address!r} has no join_id; set one with .join_id()"
-                    )
-                branches: dict[str, Any] = {name: None for name, _ in item.branch_nodes}
-                result["branches"] = branches
-                work.extend((node, branches, name) for name, node in item.branch_nodes)
+            if not isinstance(item, StandardNode) and item.join_node_id is None:
+                raise SpecError(no_join_id(item.kind, item.address))
+            if isinstance(item, JoinNode):
                 result["joinNodeId"] = item.join_node_id
-                children = []
-            else:
-                join = item
-                if join.join_node_id is None:
-                    raise SpecError(
-                        f"join {join.address!r} has no join_id; set one with .join_id()"
-                    )
-                result["joinNodeId"] = join.join_node_id
-                result["strategy"] = wire_value(join.join_strategy)
-                if join.join_timeout is not None:
-                    result["timeout"] = format_duration(join.join_timeout)
-                children = [
-                    ("onSuccess", join.on_success_node),
-                    ("onFailure", join.on_failure_node),
-                    ("onTimeout", join.on_timeout_node),
-                ]
-            for wire, child in children:
-                if child is not None:
-                    result[wire] = None
-                    work.append((child, result, wire))
-            if isinstance(item, StandardNode) and item.conditional_edges:
-                edges: list[Any] = []
-                for edge in item.conditional_edges:
-                    edge_dict: dict[str, Any] = {"condition": None, "to": None}
-                    edges.append(edge_dict)
-                    work.append((edge.condition, edge_dict, "condition"))
-                    work.append((edge.to, edge_dict, "to"))
-                result["onConditions"] = edges
+                result["strategy"] = wire_value(item.join_strategy)
+                if item.join_timeout is not None:
+                    result["timeout"] = format_duration(item.join_timeout)
+            for edge in EDGES[item.kind]:
+                value = getattr(item, edge.attribute)
+                if edge.shape == "node":
+                    if value is not None:
+                        result[edge.wire] = None
+                        work.append((value, result, edge.wire))
+                elif edge.shape == "edges":
+                    if value:
+                        edges: list[Any] = []
+                        for conditional in value:
+                            edge_dict: dict[str, Any] = {"condition": None, "to": None}
+                            edges.append(edge_dict)
+                            work.append((conditional.condition, edge_dict, "condition"))
+                            work.append((conditional.to, edge_dict, "to"))
+                        result[edge.wire] = edges
+                else:
+                    branches: dict[str, Any] = {name: None for name, _ in value}
+                    result[edge.wire] = branches
+                    work.extend((node, branches, name) for name, node in value)
+            if isinstance(item, ForkNode):
+                result["joinNodeId"] = item.join_node_id
             if item.label_text is not None:
                 result["label"] = item.label_text
         elif isinstance(item, NotCondition):

@@ -77,9 +77,6 @@ class Condition(TreeValue):
 class AlwaysCondition(Condition):
     """Always true. Wire form ``{"type": "Always"}``."""
 
-    def _parts(self) -> tuple[object, ...]:
-        return ()
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NotCondition(Condition):
@@ -90,9 +87,6 @@ class NotCondition(Condition):
 
     def __post_init__(self) -> None:
         _check_condition(self.condition, "Condition.not_()")
-
-    def _parts(self) -> tuple[object, ...]:
-        return (self.condition,)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -105,9 +99,6 @@ class AndCondition(Condition):
     def __post_init__(self) -> None:
         _check_conditions(self, "Condition.and_()")
 
-    def _parts(self) -> tuple[object, ...]:
-        return self.conditions
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class OrCondition(Condition):
@@ -119,9 +110,6 @@ class OrCondition(Condition):
     def __post_init__(self) -> None:
         _check_conditions(self, "Condition.or_()")
 
-    def _parts(self) -> tuple[object, ...]:
-        return self.conditions
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class JsonExistsCondition(Condition):
@@ -132,9 +120,6 @@ class JsonExistsCondition(Condition):
 
     def __post_init__(self) -> None:
         _check_pointer(self.pointer)
-
-    def _parts(self) -> tuple[object, ...]:
-        return (self.pointer,)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False, init=False)
@@ -165,9 +150,6 @@ class JsonEqualsCondition(Condition):
         result: JsonValue = json.loads(self.value_json)
         return result
 
-    def _parts(self) -> tuple[object, ...]:
-        return (self.pointer, self.value_json)
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ConditionalEdge(TreeValue):
@@ -187,9 +169,6 @@ class ConditionalEdge(TreeValue):
                 f"ConditionalEdge.to must be a node (Node.standard/fork/join), "
                 f"got {type(self.to).__name__}"
             )
-
-    def _parts(self) -> tuple[object, ...]:
-        return (self.condition, self.to)
 
 
 Condition.ALWAYS = AlwaysCondition()

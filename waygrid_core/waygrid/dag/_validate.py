@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._codec import key_segment
+from .._codec import EDGES, edge_path
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -151,33 +151,19 @@ def _walk(spec: Spec) -> tuple[list[tuple[INode, Any]], dict[int, list[tuple[Any
 
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
-    if isinstance(node, StandardNode):
-        children = [
-            (child, (path, wire))
-            for child, wire in (
-                (node.on_success_node, ".onSuccess"),
-                (node.on_failure_node, ".onFailure"),
+    found: list[tuple[INode, Any]] = []
+    for edge in EDGES[node.kind]:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            if value is not None:
+                found.append((value, (path, "." + edge.wire)))
+        elif edge.shape == "edges":
+            found.extend(
+                (item.to, edge_path(path, edge, index)) for index, item in enumerate(value)
             )
-            if child is not None
-        ]
-        children.extend(
-            (edge.to, ((path, ".onConditions"), f"[{index}].to"))
-            for index, edge in enumerate(node.conditional_edges)
-        )
-        return children
-    if isinstance(node, ForkNode):
-        return [
-            (child, ((path, ".branches"), key_segment(name))) for name, child in node.branch_nodes
-        ]
-    return [
-        (child, (path, wire))
-        for child, wire in (
-            (node.on_success_node, ".onSuccess"),
-            (node.on_failure_node, ".onFailure"),
-            (node.on_timeout_node, ".onTimeout"),
-        )
-        if child is not None
-    ]
+        else:
+            found.extend((child, edge_path(path, edge, name)) for name, child in value)
+    return found
 
 
 def _join_warnings(node: JoinNode, path: Any, branch_counts: dict[str, int], warn: Any) -> None:

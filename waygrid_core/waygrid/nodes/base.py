@@ -129,15 +129,6 @@ class Node(TreeValue):
         merged.update(to_parameters(parameters))
         return dataclasses.replace(self, parameters=tuple(sorted(merged.items())))
 
-    def _node_parts(self) -> tuple[object, ...]:
-        return (
-            self.address,
-            self.retry_policy,
-            self.delivery_strategy,
-            self.parameters,
-            self.label_text,
-        )
-
 
 def _is_canonical(parameters: object) -> bool:
     if not isinstance(parameters, tuple):

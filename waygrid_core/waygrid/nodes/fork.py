@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from .._edges import EDGES, Edge, children
 from .._values import check_text
 from ..conditions.condition import ConditionalEdge
 from ..errors import SpecError
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["ForkNode"]
 
 
-def _branch_order(item: tuple[str, object]) -> bytes:
+def branch_order(item: tuple[str, object]) -> bytes:
     # The server sorts branch names with Java's String.compareTo: UTF-16 code-unit order.
     return item[0].encode("utf-16-be", "surrogatepass")
 
@@ -60,7 +61,7 @@ class ForkNode(Node):
             check_child(item[1], f"branch {item[0]!r}")
             if item[1] is None:
                 raise SpecError(f"branch {item[0]!r} must be a node, got None")
-        ordered = tuple(sorted(branches, key=_branch_order))
+        ordered = tuple(sorted(branches, key=branch_order))
         if len({name for name, _ in ordered}) != len(ordered):
             raise SpecError("branch names must be unique")
         if ordered != branches:
@@ -125,43 +126,35 @@ class ForkNode(Node):
             _reaches_join(node, self.join_node_id) for _, node in self.branch_nodes
         )
 
-    def _parts(self) -> tuple[object, ...]:
-        flat: list[object] = [*self._node_parts(), self.join_node_id]
-        for name, node in self.branch_nodes:
-            flat.append(name)
-            flat.append(node)
-        return tuple(flat)
-
 
 def _reaches_join(root: INode, join_id: str) -> bool:
     """Whether a join with ``join_id`` is reachable from ``root`` along any edge."""
     pending: list[INode] = [root]
     while pending:
         node = pending.pop()
-        if isinstance(node, JoinNode):
-            if node.join_node_id == join_id:
-                return True
-            pending.extend(
-                n
-                for n in (node.on_success_node, node.on_failure_node, node.on_timeout_node)
-                if n is not None
-            )
-        elif isinstance(node, StandardNode):
-            pending.extend(n for n in (node.on_success_node, node.on_failure_node) if n is not None)
-            pending.extend(edge.to for edge in node.conditional_edges)
-        elif isinstance(node, ForkNode):
-            pending.extend(child for _, child in node.branch_nodes)
+        if isinstance(node, JoinNode) and node.join_node_id == join_id:
+            return True
+        pending.extend(child for _, _, child in children(node))
     return False
+
+
+# Weaving follows the success and conditional edges (fork branches are success edges);
+# failure and timeout paths are left alone.
+_WOVEN = {
+    kind: tuple(edge for edge in edges if edge.guard in ("OnSuccess", "Conditional"))
+    for kind, edges in EDGES.items()
+}
 
 
 class _Task:
     """One node to rewrite while weaving: its children are rewritten first."""
 
-    __slots__ = ("children", "context", "node", "result")
+    __slots__ = ("children", "context", "edges", "node", "result")
 
     def __init__(self, node: INode, context: tuple[str, ...]) -> None:
         self.node = node
         self.context = context  # join ids of the nested forks we are inside, innermost last
+        self.edges: tuple[Edge, ...] = ()  # the edges whose targets `children` holds, in order
         self.children: list[_Task | INode | None] | None = None
         self.result: INode | None = None
 
@@ -182,15 +175,30 @@ def _weave(root: INode, join: JoinNode, join_id: str, branch: str) -> INode:
     return top.result
 
 
+def _follow(task: _Task, context: tuple[str, ...], join: JoinNode) -> list[_Task | INode | None]:
+    """The woven edges' targets as tasks; a missing success edge gets the join (at the top)."""
+    node = task.node
+    task.edges = _WOVEN[node.kind]
+    planned: list[_Task | INode | None] = []
+    for edge in task.edges:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            planned.append(
+                _Task(value, context) if value is not None else None if context else join
+            )
+        elif edge.shape == "edges":
+            planned.extend(_Task(conditional.to, context) for conditional in value)
+        else:
+            nested = (*context, node.join_node_id)  # type: ignore[union-attr]
+            planned.extend(_Task(child, nested) for _, child in value)  # type: ignore[arg-type]
+    return planned
+
+
 def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task | INode | None]:
     node, context = task.node, task.context
     where = f"branch {branch!r} of fork {join_id!r}, at node {node.address!r}"
     if isinstance(node, StandardNode):
-        if node.on_success_node is not None:
-            first: _Task | INode | None = _Task(node.on_success_node, context)
-        else:
-            first = None if context else join
-        return [first, *(_Task(edge.to, context) for edge in node.conditional_edges)]
+        return _follow(task, context, join)
     if isinstance(node, ForkNode):
         nested = node.join_node_id
         if nested is None or nested == join_id:
@@ -201,12 +209,9 @@ def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task 
             raise SpecError(
                 f"{where}: the nested fork {nested!r} has no join; call joined_by() on it first"
             )
-        return [_Task(child, (*context, nested)) for _, child in node.branch_nodes]
+        return _follow(task, context, join)
     if context and node.join_node_id == context[-1]:
-        outer = context[:-1]
-        if node.on_success_node is not None:
-            return [_Task(node.on_success_node, outer)]
-        return [None if outer else join]
+        return _follow(task, context[:-1], join)
     if not context and node.join_node_id == join_id:
         if node == join:
             return []
@@ -221,23 +226,26 @@ def _plan(task: _Task, join: JoinNode, join_id: str, branch: str) -> list[_Task 
 
 
 def _rebuild(task: _Task) -> INode:
-    node, children = task.node, task.children or []
-    done = [c.result if isinstance(c, _Task) else c for c in children]
-    if isinstance(node, StandardNode):
-        success, *targets = done
-        edges = tuple(
-            edge if edge.to is target else ConditionalEdge(edge.condition, target)  # type: ignore[arg-type]
-            for edge, target in zip(node.conditional_edges, targets, strict=True)
-        )
-        unchanged = all(a is b for a, b in zip(edges, node.conditional_edges, strict=True))
-        if success is node.on_success_node and unchanged:
-            return node
-        return dataclasses.replace(node, on_success_node=success, conditional_edges=edges)
-    if isinstance(node, ForkNode):
-        branches = tuple(
-            (name, new) for (name, _), new in zip(node.branch_nodes, done, strict=True)
-        )
-        return dataclasses.replace(node, branch_nodes=branches)  # type: ignore[arg-type]
-    if not done:
-        return node
-    return dataclasses.replace(node, on_success_node=done[0])
+    node = task.node
+    done = iter([c.result if isinstance(c, _Task) else c for c in task.children or []])
+    changes: dict[str, object] = {}
+    for edge in task.edges:
+        value = getattr(node, edge.attribute)
+        if edge.shape == "node":
+            target = next(done)
+            if target is not value:
+                changes[edge.attribute] = target
+        elif edge.shape == "edges":
+            targets = [next(done) for _ in value]
+            if any(a.to is not b for a, b in zip(value, targets, strict=True)):
+                changes[edge.attribute] = tuple(
+                    c if c.to is t else ConditionalEdge(c.condition, t)  # type: ignore[arg-type]
+                    for c, t in zip(value, targets, strict=True)
+                )
+        else:
+            targets = [next(done) for _ in value]
+            if any(old is not new for (_, old), new in zip(value, targets, strict=True)):
+                changes[edge.attribute] = tuple(
+                    (name, new) for (name, _), new in zip(value, targets, strict=True)
+                )
+    return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]

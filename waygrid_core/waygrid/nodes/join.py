@@ -77,14 +77,3 @@ class JoinNode(Node):
     def on_timeout(self, node: INode) -> JoinNode:
         """Return a copy that continues with ``node`` when the timeout passes."""
         return dataclasses.replace(self, on_timeout_node=node)
-
-    def _parts(self) -> tuple[object, ...]:
-        return (
-            *self._node_parts(),
-            self.join_node_id,
-            self.join_strategy,
-            self.join_timeout,
-            self.on_success_node,
-            self.on_failure_node,
-            self.on_timeout_node,
-        )

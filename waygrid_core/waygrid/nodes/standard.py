@@ -63,11 +63,3 @@ class StandardNode(Node):
             >>> node.on_conditions([Condition.when(Condition.ALWAYS, audit_node)])
         """
         return dataclasses.replace(self, conditional_edges=tuple(edges))
-
-    def _parts(self) -> tuple[object, ...]:
-        return (
-            *self._node_parts(),
-            self.on_success_node,
-            self.on_failure_node,
-            *self.conditional_edges,
-        )

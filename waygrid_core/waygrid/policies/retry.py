@@ -192,22 +192,16 @@ class BoundedExponentialRetryPolicy(RetryPolicy):
         return jitter(to_millis(cap if raw > cap else raw), 0.20)
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class PolynomialRetryPolicy(RetryPolicy):
+@dataclass(frozen=True, slots=True)
+class PolynomialRetryPolicy(_BackoffRetryPolicy):
     """Delays of ``base * n**power``."""
 
-    base: timedelta
-    """The unit delay."""
-    max_retries: int
-    """How many retries after the first attempt."""
     power: float
     """The exponent (held as a float, as the server's double)."""
 
-    def __init__(self, base: timedelta, max_retries: int, power: float) -> None:
-        name = "PolynomialRetryPolicy"
-        object.__setattr__(self, "base", check_duration(base, f"{name}.base"))
-        object.__setattr__(self, "max_retries", check_int(max_retries, f"{name}.max_retries"))
-        object.__setattr__(self, "power", check_float(power, f"{name}.power"))
+    def __post_init__(self) -> None:
+        _BackoffRetryPolicy.__post_init__(self)
+        object.__setattr__(self, "power", check_float(self.power, f"{type(self).__name__}.power"))
 
     def next_delay_ms(self, attempt: int, rng: Random | None = None) -> int | None:
         if attempt > self.max_retries:
