@@ -22,8 +22,8 @@ from django.utils.asyncio import async_unsafe
 
 from waygrid import Spec, SpecError
 from waygrid.client import (
-    DEFAULT_LIMITS,
-    DEFAULT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    ClientConfig,
     JsonPayload,
     SubmitResult,
     WaygridClient,
@@ -71,10 +71,11 @@ class WaygridService:
         api_key: str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 3,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         outbox: OutboxSettings | None = None,
+        config: ClientConfig | None = None,
     ) -> None:
         """Configure the service; nothing connects until the first submission.
 
@@ -88,24 +89,25 @@ class WaygridService:
             transport: An httpx transport for every request (tests); by default one pool.
             headers: Extra headers for every request.
             outbox: How the outbox retries; the defaults of `OutboxSettings` when None.
+            config: Every client option as one `ClientConfig`; when given, the client
+                arguments above (``base_url`` to ``headers``) are ignored (see `from_config`).
 
         Raises:
             ValueError: ``base_url``, ``api_key`` or another argument is malformed.
         """
-        self._options: dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
-            "headers": headers,
-            "max_retries": max_retries,
-        }
+        if config is None:
+            options: dict[str, Any] = {"max_retries": max_retries, "headers": headers}
+            if timeout is not None:  # None keeps the core's default, not "no timeout"
+                options["timeout"] = timeout
+            config = ClientConfig(base_url, api_key, **options)
+        self._config = config
         self._transport = transport
         self.outbox_settings = outbox or OutboxSettings()
         """The outbox options this service sends with."""
         self._loop = LoopThread("waygrid-service")
         self._pools = 0
         self._client = self._make_client(generation=1)  # fails fast on a bad argument
-        self._display_url = redact_url(base_url)
+        self._display_url = redact_url(config.base_url)
         self._recorder: tuple[int, ThreadPoolExecutor] | None = None
         self._recorder_lock = threading.Lock()
 
@@ -117,17 +119,27 @@ class WaygridService:
             ImproperlyConfigured: A setting is missing or invalid (the message names the line).
         """
         s = get_settings()
-        return cls(
-            s.base_url,
-            s.api_key,
-            timeout=s.timeout,
-            max_retries=s.max_retries,
-            transport=transport,
-            outbox=s.outbox,
-        )
+        return cls.from_config(s.client_config(), transport=transport, outbox=s.outbox)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        outbox: OutboxSettings | None = None,
+    ) -> WaygridService:
+        """A service whose client has the options of ``config``.
+
+        Args:
+            config: Every client option, already checked.
+            transport: An httpx transport for every request (tests); by default one pool.
+            outbox: How the outbox retries; the defaults of `OutboxSettings` when None.
+        """
+        return cls(config.base_url, transport=transport, outbox=outbox, config=config)
 
     def __repr__(self) -> str:
-        key = "'***'" if self._options["api_key"] else "None"
+        key = "'***'" if self._config.api_key else "None"
         return f"WaygridService(base_url={self._display_url!r}, api_key={key})"
 
     @property
@@ -136,9 +148,10 @@ class WaygridService:
         return self._pools
 
     def _make_client(self, generation: int) -> tuple[int, WaygridClient]:
-        transport = self._transport or httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
+        config = self._config
+        transport = self._transport or httpx.AsyncHTTPTransport(limits=config.limits)
         # One client, one pool: outbox sends pass max_retries=0 and a deadline per call.
-        client = WaygridClient(**self._options, transport=transport)
+        client = WaygridClient.from_config(config, transport=transport)
         self._pools += 1
         return generation, client
 
