@@ -126,7 +126,6 @@ class WaygridClient:
 
     __slots__ = (
         "_attempt_timeout",
-        "_cache",
         "_config",
         "_deadline",
         "_depth",
@@ -261,9 +260,6 @@ class WaygridClient:
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._depth = 0
-        # The last spec sent: its body prefix (b'{"graph":<spec JSON>') and whether it passed
-        # validate(). Specs are immutable, so identity is enough to reuse both.
-        self._cache: tuple[object, bytes, bool] | None = None
 
     @classmethod
     def from_env(
@@ -393,23 +389,15 @@ class WaygridClient:
         return http
 
     def _body(self, spec: Spec, payload: JsonPayload, validate: bool) -> bytes:
-        cached = self._cache
-        if cached is not None and cached[0] is spec:
-            prefix = cached[1]
-            if validate and not cached[2]:
-                self._validate(spec)
-                self._cache = (spec, prefix, True)
-        else:
-            if not callable(getattr(spec, "to_json", None)):
-                raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
-            if validate:
-                self._validate(spec)
-            try:
-                graph = spec.to_json().encode("utf-8")
-            except UnicodeEncodeError:
-                raise SpecError("the spec contains text that is not valid Unicode") from None
-            prefix = b'{"graph":' + graph
-            self._cache = (spec, prefix, validate)
+        if not callable(getattr(spec, "to_json", None)):
+            raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
+        if validate:  # the spec computes its warnings and its JSON once (it is immutable)
+            self._validate(spec)
+        try:
+            graph = spec.to_json().encode("utf-8")
+        except UnicodeEncodeError:
+            raise SpecError("the spec contains text that is not valid Unicode") from None
+        prefix = b'{"graph":' + graph
         if payload is None:
             return prefix + b"}"
         try:
