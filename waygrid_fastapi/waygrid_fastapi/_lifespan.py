@@ -65,10 +65,10 @@ async def waygrid_lifespan(
     """
     if client is None:
         client = (settings if settings is not None else WaygridSettings.from_env()).create_client()
-    app.state.waygrid = client
+    setattr(app.state, _STATE_KEY, client)
     try:
         async with client:
-            yield {"waygrid": client}
+            yield {_STATE_KEY: client}
     finally:
         # Later requests (an app served again without its lifespan) get get_waygrid's clear
         # error instead of a client that was closed.
