@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the outbox needs the app registry; direct submission does n
     from .models import Submission
     from .outbox import DispatchResult
 
-__all__ = ["WaygridService", "get_service"]
+__all__ = ["InFlight", "WaygridService", "get_service"]
 
 logger = logging.getLogger("waygrid_django")
 
@@ -46,6 +46,23 @@ _Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submi
 
 COLLECT = 0.02
 """Seconds a sender waits after an answer for more, to record them together (20 ms)."""
+
+
+class InFlight:
+    """Sends a dispatcher carries over from one `WaygridService.dispatch_pass` to the next."""
+
+    __slots__ = ("_sends",)
+
+    def __init__(self) -> None:
+        """Nothing in flight yet."""
+        self._sends: _Flying = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._sends)
+
+    def __len__(self) -> int:
+        return len(self._sends)
+
 
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
@@ -314,15 +331,31 @@ class WaygridService:
         limit = batch_size or self.outbox_settings.batch_size
         return self._dispatch_pass(limit, using, {})[0]
 
+    @async_unsafe(_SYNC_ONLY.format("dispatch_pass()", "dispatch_pass"))
+    def dispatch_pass(
+        self,
+        in_flight: InFlight,
+        *,
+        batch_size: int | None = None,
+        using: str | None = None,
+        drain: bool = True,
+    ) -> tuple[DispatchResult, bool]:
+        """One pass of a long-running dispatcher: claim up to ``batch_size`` due rows, record.
+
+        Without ``drain`` it returns as soon as ``batch_size`` rows were claimed and some
+        outcome recorded, leaving sends in flight in ``in_flight`` for the next pass (so
+        ``manage.py waygrid_dispatch`` keeps its send slots full); it always drains once
+        nothing more is due. ``batch_size=0`` only drains ``in_flight``.
+
+        Returns:
+            The outcomes recorded, and whether more rows may be due.
+        """
+        limit = self.outbox_settings.batch_size if batch_size is None else batch_size
+        return self._dispatch_pass(limit, using, in_flight._sends, drain=drain)
+
     def _dispatch_pass(
         self, limit: int, using: str | None, flying: _Flying, *, drain: bool = True
     ) -> tuple[DispatchResult, bool]:
-        """Claim up to ``limit`` due rows and record outcomes; whether more may be due.
-
-        Without ``drain`` it returns as soon as ``limit`` rows were claimed and some outcome
-        recorded, leaving sends in flight in ``flying`` for the next pass (``waygrid_dispatch``
-        keeps its send slots full that way); it always drains once nothing more is due.
-        """
         from .outbox import claim
 
         def take(count: int, lease: float) -> list[Submission]:
@@ -349,7 +382,7 @@ class WaygridService:
         outcome is written only where the claim token still matches. With ``budget``, the
         caller waits that long at most; sends still running then are recorded in the
         background when they end. ``flying`` carries sends over between passes (see
-        `_dispatch_pass`). Returns the result, every row claimed, and whether the last claim
+        `dispatch_pass`). Returns the result, every row claimed, and whether the last claim
         found rows.
         """
         from .outbox import SEND_CONCURRENCY, DispatchResult, lease_margin
