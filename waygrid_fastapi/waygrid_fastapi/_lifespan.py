@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, TypedDict
+from typing import Annotated, Final, TypedDict
 
 from fastapi import Depends
 from starlette.applications import Starlette
@@ -16,7 +16,7 @@ from ._settings import WaygridSettings
 
 __all__ = ["WaygridDep", "WaygridState", "get_waygrid", "waygrid_lifespan"]
 
-_STATE_KEY = "waygrid"
+_STATE_KEY: Final = "waygrid"
 
 
 class WaygridState(TypedDict):
