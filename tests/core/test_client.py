@@ -6,12 +6,9 @@ import asyncio
 import itertools
 import json
 import logging
-import secrets
 import socket
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -19,12 +16,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from tests.ingest_server import Drop, IngestServer, Reply, Slow
+from tests.servers import UvicornThread
 from waygrid import (
     AuthenticationError,
     Node,
@@ -45,165 +39,16 @@ from waygrid import (
 from waygrid.client import SubmitResult, WaygridClient
 
 API_KEY = "wg_live_4f9c2d7e1b8a_SECRET"
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 FAST: dict[str, Any] = {"backoff_base": 0.001, "backoff_cap": 0.005}
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
-
-
-# --- The test server ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Answer with this status, JSON body and headers."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Slow:
-    """Start the traversal, then wait this long before answering."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Read the request, then abort the connection without an answer (optionally after
-    starting the traversal, as a server that crashed while answering would)."""
-
-    processed: bool = False
-
-
-Action = Reply | Slow | Drop
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One request as the server received it."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-    port: int
-
-
-class IngestServer:
-    """Enough of ``POST /v1/ingest`` to test a client: honours Idempotency-Key like the dev
-    server, records every request, and plays a script of failures before answering normally."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self._lock = threading.Lock()
-        self.script: list[Action] = []
-        self.requests: list[Seen] = []
-        self.traversals: dict[str, dict[str, str]] = {}
-        self.app = Starlette(
-            routes=[
-                Route("/v1/ingest", self._ingest, methods=["POST"]),
-                Route("/gw/v1/ingest", self._ingest, methods=["POST"]),
-            ]
-        )
-
-    def reset(self, *script: Action) -> None:
-        with self._lock:
-            self.script = list(script)
-            self.requests.clear()
-            self.traversals.clear()
-
-    @property
-    def keys(self) -> list[str | None]:
-        return [seen.headers.get("idempotency-key") for seen in self.requests]
-
-    def _next(self) -> Action | None:
-        with self._lock:
-            return self.script.pop(0) if self.script else None
-
-    def _record(self, scope: Mapping[str, Any], body: bytes) -> dict[str, str]:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        seen = Seen(scope["path"], headers, body, time.monotonic(), scope["client"][1])
-        with self._lock:
-            self.requests.append(seen)
-        return headers
-
-    def _start(self, key: str | None) -> dict[str, str]:
-        with self._lock:
-            if key is not None and key in self.traversals:
-                return self.traversals[key]
-            traversal = {
-                "traversalId": "".join(secrets.choice(CROCKFORD) for _ in range(26)),
-                "dagHash": secrets.token_hex(8),
-            }
-            self.traversals[key or traversal["traversalId"]] = traversal
-            return traversal
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        action = self._next() if scope["path"].endswith("/v1/ingest") else None
-        if isinstance(action, Drop):
-            body = b""
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
-            headers = self._record(scope, body)
-            if action.processed:
-                self._start(headers.get("idempotency-key"))
-            # uvicorn hands the app its RequestResponseCycle.send: abort its socket, so that
-            # the client sees the connection die with no response at all.
-            send.__self__.transport.abort()
-            await receive()  # wait for uvicorn to notice the disconnect
-            return
-        await self.app({**scope, "waygrid.action": action}, receive, send)
-
-    async def _ingest(self, request: Request) -> Response:
-        body = await request.body()
-        headers = self._record(request.scope, body)
-        action = request.scope.get("waygrid.action")
-        if isinstance(action, Reply):
-            if action.raw is not None:
-                return Response(action.raw, action.status, action.headers)
-            return JSONResponse(action.body, action.status, action.headers)
-        traversal = self._start(headers.get("idempotency-key"))
-        if isinstance(action, Slow):
-            await asyncio.sleep(action.seconds)
-        return JSONResponse(traversal)
 
 
 @pytest.fixture(scope="module")
 def ingest_server() -> Iterator[IngestServer]:
     """A uvicorn server on a free loopback port for the whole module."""
     server = IngestServer()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        server, lifespan="off", http="h11", log_level="critical", access_log=False
-    )
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    server.url = f"http://127.0.0.1:{port}"
-    yield server
-    runner.should_exit = True
-    thread.join(10)
-    sock.close()
+    with UvicornThread(server, http="h11") as running:
+        server.url = running.url
+        yield server
 
 
 @pytest.fixture

@@ -39,12 +39,6 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
 def server() -> Iterator[FaultServer]:
     """A fault server, healthy until a test says otherwise."""
     with fault_server() as running:

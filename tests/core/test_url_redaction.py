@@ -24,12 +24,6 @@ def free_url(userinfo: str = f"{USER}:{PASSWORD}@") -> str:
     return f"http://{userinfo}127.0.0.1:{port}"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
-
-
 @pytest.mark.parametrize(
     ("url", "shown"),
     [

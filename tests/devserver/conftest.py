@@ -1,4 +1,4 @@
-"""Fixtures of the dev server tests: waygrid.testing's fixtures, a strict server, sample specs."""
+"""Fixtures of the dev server tests: a strict server, sample specs (the rest in tests/conftest)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from waygrid import Node, Spec
-from waygrid.testing import (  # the plugin's fixtures, as `pytest_plugins` would register them
-    DevServer,
-    waygrid_app,
-    waygrid_dev_server,
-    waygrid_server,
-)
-
-__all__ = ["waygrid_app", "waygrid_dev_server", "waygrid_server"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
+from waygrid.testing import DevServer
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,8 @@ from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.django.helpers import AsgiServer
-from waygrid.testing import DevServer, waygrid_dev_server, waygrid_server
+from waygrid.testing import DevServer
 from waygrid_django import WaygridService, get_service
-
-__all__ = ["waygrid_dev_server", "waygrid_server"]
 
 HERE = Path(__file__).resolve().parent
 

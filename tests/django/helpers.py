@@ -6,12 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
 from django.db import connection
+
+from tests.servers import UvicornThread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,38 +22,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class AsgiServer:
+class AsgiServer(UvicornThread):
     """Django's ASGI application served by uvicorn in a thread, on a loopback port."""
 
     def __init__(self) -> None:
         from django.core.asgi import get_asgi_application
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            get_asgi_application(),
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="off",
-            log_level="warning",
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="django-asgi", daemon=True)
-
-    def start(self) -> AsgiServer:
-        """Serve; returns once uvicorn accepts connections."""
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.should_exit = True
-        self._thread.join(10)
+        super().__init__(get_asgi_application(), name="django-asgi", log_level="warning")
 
 
 def start_dispatchers(

@@ -195,3 +195,17 @@ def test_backoff_doubles_up_to_the_cap() -> None:
     jittered = [outbox.backoff_after(3, jitter=True) for _ in range(200)]
     assert all(10 <= wait <= 20 for wait in jittered)
     assert len(set(jittered)) > 100
+
+
+def test_settings_map_onto_the_core_config(settings: Settings) -> None:
+    """The Django settings become the core's ClientConfig; unset ones keep its defaults."""
+    from waygrid.client import ClientConfig
+
+    settings.WAYGRID_TIMEOUT = None
+    settings.WAYGRID_MAX_RETRIES = None
+    read = get_settings()
+    assert read.client_config() == ClientConfig(settings.WAYGRID_BASE_URL, "wg_test_key")
+    settings.WAYGRID_TIMEOUT = 2
+    settings.WAYGRID_MAX_RETRIES = 0
+    config = get_settings().client_config()
+    assert (config.max_retries, config.effective_attempt_timeout) == (0, 4.0)

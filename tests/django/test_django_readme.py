@@ -59,12 +59,6 @@ def test_capture_snippet_against_the_readme_view(
     assert row.spec == readme_view["WORKFLOW"].to_dict()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio, as Django's do."""
-    return "asyncio"
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("view", "errors"),

@@ -29,12 +29,6 @@ __all__ = ["waygrid_app", "waygrid_dev_server", "waygrid_server"]
 ULID = re.compile(ULID_PATTERN)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def _no_waygrid_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Start every test without WAYGRID_* variables from the developer's shell."""

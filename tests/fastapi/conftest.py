@@ -1,24 +1,10 @@
-"""Fixtures for the FastAPI adapter tests: anyio on asyncio, the dev server, a clean env."""
+"""Fixtures for the FastAPI adapter tests: a clean environment (the rest are in tests/conftest)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-
-from waygrid.testing import (  # the plugin's fixtures, as `pytest_plugins` would register them
-    waygrid_app,
-    waygrid_dev_server,
-    waygrid_server,
-)
-
-__all__ = ["waygrid_app", "waygrid_dev_server", "waygrid_server"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio."""
-    return "asyncio"
 
 
 @pytest.fixture(autouse=True)

@@ -122,3 +122,15 @@ def test_repr_and_str_hide_credentials_in_the_base_url() -> None:
         assert "deploy-bot" not in text
         assert "https://api.waygrid.io/gw" in text
     assert settings.base_url == "https://deploy-bot:hunter2@api.waygrid.io/gw"  # still usable
+
+
+def test_settings_map_onto_the_core_config() -> None:
+    """Unset settings keep the core's defaults: the same ClientConfig the core builds."""
+    from waygrid.client import ClientConfig
+
+    assert WaygridSettings(base_url="http://127.0.0.1:1337").client_config() == ClientConfig(
+        "http://127.0.0.1:1337"
+    )
+    settings = WaygridSettings(base_url="http://127.0.0.1:1337", timeout=2, max_retries=0)
+    config = settings.create_client().config
+    assert (config.max_retries, config.effective_attempt_timeout) == (0, 4.0)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ._values import shown
 from ._version import __version__
+from .client.config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from .errors import (
     SpecDecodeError,
     SpecValidationError,
@@ -26,6 +27,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .client import ClientConfig
     from .dag import CompiledDag
     from .spec import Spec
     from .types import JsonValue
@@ -311,6 +313,18 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
     return True, value
 
 
+def _client_config(args: argparse.Namespace, base_url: str, api_key: str | None) -> ClientConfig:
+    """The client options of ``waygrid submit``: options not given keep the SDK's defaults."""
+    from .client import ClientConfig
+
+    options: dict[str, Any] = {}
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    return ClientConfig(base_url, api_key, **options)
+
+
 def _submit(args: argparse.Namespace) -> int:
     from .client import WaygridClient, redact_url
 
@@ -325,11 +339,10 @@ def _submit(args: argparse.Namespace) -> int:
     if not given:
         payload = document.payload
 
+    config = _client_config(args, base_url, api_key)
+
     async def submit() -> Any:
-        client = WaygridClient(
-            base_url, api_key, max_retries=args.max_retries, timeout=args.timeout
-        )
-        async with client:
+        async with WaygridClient.from_config(config) as client:
             return await client.submit(
                 document.spec,
                 payload,
@@ -552,10 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: a new random key",
     )
     submit.add_argument(
-        "--max-retries", type=_at_least(0), default=3, metavar="N", help="default: 3"
+        "--max-retries",
+        type=_at_least(0),
+        metavar="N",
+        help=f"retries after the first attempt (default: the SDK's, {DEFAULT_MAX_RETRIES})",
     )
     submit.add_argument(
-        "--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="default: 30"
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="seconds for every phase of a request (default: the SDK's, "
+        f"{DEFAULT_TIMEOUT.connect:g} to connect and {DEFAULT_TIMEOUT.read:g} to read)",
     )
     submit.add_argument(
         "--no-validate", action="store_true", help="let the server judge the spec (no local checks)"

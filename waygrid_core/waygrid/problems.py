@@ -31,6 +31,7 @@ from .errors import (
     ValidationIssue,
     WaygridConnectionError,
     WaygridError,
+    WaygridStatusError,
 )
 
 __all__ = ["MEDIA_TYPE", "Problem", "problem_for"]
@@ -120,16 +121,17 @@ def problem_for(exc: WaygridError, *, retry_after: int = 5) -> Problem:
     if isinstance(exc, (RateLimitError, WaygridConnectionError)) or (
         isinstance(exc, ServerError) and exc.status_code in (502, 503, 504)
     ):
-        asked = getattr(exc, "retry_after", None)
+        # The two errors that carry the server's Retry-After; a connection failure has none.
+        asked = exc.retry_after if isinstance(exc, (RateLimitError, ServerError)) else None
         wait = retry_after
-        if isinstance(asked, (int, float)) and math.isfinite(asked):
+        if asked is not None and math.isfinite(asked):
             wait = math.ceil(asked)
         detail = "The workflow service is unavailable or overloaded; retry later."
         return Problem(
             503, "unavailable", "Waygrid is unavailable", detail, retry_after=max(0, wait)
         )
-    status = getattr(exc, "status_code", None)
+    status = exc.status_code if isinstance(exc, WaygridStatusError) else None
     detail = "The workflow service answered with an error" + (
-        f" (HTTP {status})." if isinstance(status, int) else "."
+        "." if status is None else f" (HTTP {status})."
     )
     return Problem(502, "upstream-error", "Waygrid request failed", detail)

@@ -22,8 +22,16 @@ if TYPE_CHECKING:
 __all__ = ["Spec"]
 
 
+class _Memo(TreeValue):
+    """Room on a `Spec` for what is computed once from it: its JSON text and its warnings.
+
+    Not dataclass fields, so they take no part in equality, hashing, repr or pickling."""
+
+    __slots__ = ("_json", "_warnings")
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Spec(TreeValue):
+class Spec(_Memo):
     """A traversal specification: what the server's ``POST /v1/ingest`` takes as ``"graph"``.
 
     Example:
@@ -76,7 +84,10 @@ class Spec(TreeValue):
             SpecError: when a fork or join has no join id, or when ``indent`` is asked for a
                 spec nested too deeply for `json.dumps` (the compact form has no such limit).
         """
-        text = spec_to_json(self)
+        text: str | None = getattr(self, "_json", None)
+        if text is None:  # computed once: the spec is immutable
+            text = spec_to_json(self)
+            object.__setattr__(self, "_json", text)
         if indent is None:
             return text
         try:
@@ -123,8 +134,13 @@ class Spec(TreeValue):
             SpecValidationError: when an error-severity issue exists (with ``strict=True``,
                 also when a warning does).
         """
-        with gc_paused():
-            return validate_spec(self, strict=strict)
+        warnings: tuple[ValidationIssue, ...] | None = getattr(self, "_warnings", None)
+        if warnings is None or (strict and warnings):  # computed once; strict raises each time
+            with gc_paused():
+                found = validate_spec(self, strict=strict)
+            warnings = tuple(found)
+            object.__setattr__(self, "_warnings", warnings)
+        return list(warnings)
 
     def compile(self, salt: str = "test") -> CompiledDag:
         """Compile the spec as the server does, giving its nodes, edges and dagHash.

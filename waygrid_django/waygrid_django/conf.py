@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from waygrid.client import DEFAULT_TIMEOUT, WaygridClient, redact_url
+from waygrid.client import DEFAULT_MAX_RETRIES, ClientConfig, redact_url
 
 __all__ = [
     "SEND_CONCURRENCY",
@@ -84,10 +84,18 @@ class WaygridSettings:
     """``WAYGRID_API_KEY``: sent as a bearer token; required outside DEBUG (check E002)."""
     timeout: float | None = None
     """``WAYGRID_TIMEOUT``: seconds for every phase of a request; None keeps 10 s/30 s."""
-    max_retries: int = 3
+    max_retries: int = DEFAULT_MAX_RETRIES
     """``WAYGRID_MAX_RETRIES``: retries after the first attempt of a direct ``submit``."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     """The ``WAYGRID_OUTBOX_*`` settings."""
+
+    def client_config(self) -> ClientConfig:
+        """The client options as the core's `ClientConfig` (unset ones keep its defaults).
+
+        Raises:
+            ValueError: The base URL or API key is malformed (`get_settings` has refused that).
+        """
+        return _client_config(self.base_url, self.api_key, self.timeout, self.max_retries)
 
     def __repr__(self) -> str:
         key = "'***'" if self.api_key else "None"
@@ -95,6 +103,18 @@ class WaygridSettings:
             f"WaygridSettings(base_url={redact_url(self.base_url)!r}, api_key={key}, "
             f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, outbox={self.outbox!r})"
         )
+
+
+def _client_config(
+    base_url: str,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+) -> ClientConfig:
+    """The core's `ClientConfig` for these settings: None for ``timeout`` keeps its default."""
+    if timeout is None:
+        return ClientConfig(base_url, api_key, max_retries=max_retries)
+    return ClientConfig(base_url, api_key, timeout=timeout, max_retries=max_retries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +170,7 @@ def _read_base_url(problems: list[Problem]) -> str:
         problems.append(Problem("waygrid.E001", "error", "WAYGRID_BASE_URL is not set.", hint))
         return ""
     try:
-        WaygridClient(value)  # the core's own check of the address; opens no connection
+        ClientConfig(value)  # the core's own check of the address
     except (ValueError, TypeError) as exc:
         problems.append(
             Problem("waygrid.E001", "error", f"WAYGRID_BASE_URL: {redact_url(exc)}.", hint)
@@ -186,7 +206,7 @@ def _read_api_key(problems: list[Problem]) -> str | None:
             )
         return None
     try:
-        WaygridClient("http://localhost", value)
+        ClientConfig("http://localhost", value)
     except (ValueError, TypeError) as exc:  # the message never repeats the key
         problems.append(
             Problem(
@@ -253,7 +273,7 @@ def _read(problems: list[Problem]) -> WaygridSettings:
         "WAYGRID_MAX_RETRIES",
         integer=True,
         minimum=0,
-        default=3,
+        default=DEFAULT_MAX_RETRIES,
         check_id="waygrid.E004",
         example="3",
     )
@@ -279,10 +299,9 @@ def _check_lease(problems: list[Problem], outbox: OutboxSettings, timeout: float
     that is cut off, and the row is sent again later: a duplicate traversal on a server that
     ignores ``Idempotency-Key`` and had processed the first one.
     """
-    attempt = WaygridClient(
-        "http://localhost", timeout=DEFAULT_TIMEOUT if timeout is None else timeout
-    ).attempt_timeout
-    attempt = 40.0 if attempt is None else attempt
+    attempt = _client_config("http://localhost", timeout=timeout).effective_attempt_timeout
+    if attempt is None:  # a timeout without a read timeout: not expressible in settings
+        return
     budget = outbox.lease - lease_margin(outbox.lease)
     if budget >= attempt:
         return

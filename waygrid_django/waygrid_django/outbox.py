@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import random
 import sqlite3
@@ -65,6 +66,14 @@ _SYNCED_FIELDS = (
     "claim_token",
     "updated_at",
 )
+
+
+class _Outcome(enum.Enum):
+    """What recording an attempt did to its row: the `DispatchResult` field it counts in."""
+
+    SUBMITTED = "submitted"
+    RETRYING = "retrying"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,16 +399,16 @@ def record(
         tokens = {row.pk: row.claim_token for row in rows}
         held = Submission.objects.using(db).filter(pk__in=list(tokens))
         ours = {pk for pk, token in held.values_list("pk", "claim_token") if tokens[pk] == token}
-    counts = [0, 0, 0]
+    counts = dict.fromkeys((kind.value for kind in _Outcome), 0)
     for row, outcome, kind in zip(rows, outcomes, kinds, strict=True):
         if row.pk not in ours:
             continue
-        counts[kind] += 1
+        counts[kind.value] += 1
         if isinstance(outcome, SubmitResult):
             _send(submission_succeeded, row, result=outcome)
-        elif kind == 2:
+        elif kind is _Outcome.FAILED:
             _send(submission_failed, row, error=outcome)
-    return DispatchResult(*counts)
+    return DispatchResult(**counts)
 
 
 def _field(name: str) -> Field[Any, Any]:
@@ -458,28 +467,28 @@ def _write(db: str, rows: Sequence[Submission]) -> int:
 
 def _apply(
     row: Submission, outcome: SubmitResult | BaseException, settings: OutboxSettings, now: datetime
-) -> int:
-    """Set the outcome on ``row`` (in memory): 0 submitted, 1 to retry, 2 failed."""
+) -> _Outcome:
+    """Set the outcome on ``row`` (in memory), and say which it was."""
     row.updated_at = now
     if isinstance(outcome, SubmitResult):
         row.status = Status.SUBMITTED
         row.traversal_id, row.dag_hash = outcome.traversal_id, outcome.dag_hash
         row.last_error, row.submitted_at, row.next_attempt_at = "", now, now
-        return 0
+        return _Outcome.SUBMITTED
     if isinstance(outcome, NotSent):  # never sent: the attempt does not count, due again now
         row.attempts = max(0, row.attempts - 1)
         row.status, row.next_attempt_at = Status.PENDING, now
-        return 1
+        return _Outcome.RETRYING
     row.last_error = _describe(outcome)
     if _permanent(outcome) or row.attempts >= settings.max_attempts:
         row.status = Status.FAILED
-        return 2
+        return _Outcome.FAILED
     wait = settings.backoff_after(row.attempts, jitter=True)
     if isinstance(outcome, (RateLimitError, ServerError)) and outcome.retry_after:
         # Spread rows told the same Retry-After over the next 10 % as well.
         wait = max(wait, outcome.retry_after * random.uniform(1.0, 1.1))
     row.status, row.next_attempt_at = Status.PENDING, now + timedelta(seconds=wait)
-    return 1
+    return _Outcome.RETRYING
 
 
 def _send(signal: Signal, row: Submission, **kwargs: object) -> None:

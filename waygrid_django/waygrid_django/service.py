@@ -22,8 +22,8 @@ from django.utils.asyncio import async_unsafe
 
 from waygrid import Spec, SpecError
 from waygrid.client import (
-    DEFAULT_LIMITS,
-    DEFAULT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    ClientConfig,
     JsonPayload,
     SubmitResult,
     WaygridClient,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the outbox needs the app registry; direct submission does n
     from .models import Submission
     from .outbox import DispatchResult
 
-__all__ = ["WaygridService", "get_service"]
+__all__ = ["InFlight", "WaygridService", "get_service"]
 
 logger = logging.getLogger("waygrid_django")
 
@@ -46,6 +46,23 @@ _Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submi
 
 COLLECT = 0.02
 """Seconds a sender waits after an answer for more, to record them together (20 ms)."""
+
+
+class InFlight:
+    """Sends a dispatcher carries over from one `WaygridService.dispatch_pass` to the next."""
+
+    __slots__ = ("_sends",)
+
+    def __init__(self) -> None:
+        """Nothing in flight yet."""
+        self._sends: _Flying = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._sends)
+
+    def __len__(self) -> int:
+        return len(self._sends)
+
 
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
@@ -71,10 +88,11 @@ class WaygridService:
         api_key: str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 3,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         outbox: OutboxSettings | None = None,
+        config: ClientConfig | None = None,
     ) -> None:
         """Configure the service; nothing connects until the first submission.
 
@@ -88,24 +106,25 @@ class WaygridService:
             transport: An httpx transport for every request (tests); by default one pool.
             headers: Extra headers for every request.
             outbox: How the outbox retries; the defaults of `OutboxSettings` when None.
+            config: Every client option as one `ClientConfig`; when given, the client
+                arguments above (``base_url`` to ``headers``) are ignored (see `from_config`).
 
         Raises:
             ValueError: ``base_url``, ``api_key`` or another argument is malformed.
         """
-        self._options: dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
-            "headers": headers,
-            "max_retries": max_retries,
-        }
+        if config is None:
+            options: dict[str, Any] = {"max_retries": max_retries, "headers": headers}
+            if timeout is not None:  # None keeps the core's default, not "no timeout"
+                options["timeout"] = timeout
+            config = ClientConfig(base_url, api_key, **options)
+        self._config = config
         self._transport = transport
         self.outbox_settings = outbox or OutboxSettings()
         """The outbox options this service sends with."""
         self._loop = LoopThread("waygrid-service")
         self._pools = 0
         self._client = self._make_client(generation=1)  # fails fast on a bad argument
-        self._display_url = redact_url(base_url)
+        self._display_url = redact_url(config.base_url)
         self._recorder: tuple[int, ThreadPoolExecutor] | None = None
         self._recorder_lock = threading.Lock()
 
@@ -117,17 +136,27 @@ class WaygridService:
             ImproperlyConfigured: A setting is missing or invalid (the message names the line).
         """
         s = get_settings()
-        return cls(
-            s.base_url,
-            s.api_key,
-            timeout=s.timeout,
-            max_retries=s.max_retries,
-            transport=transport,
-            outbox=s.outbox,
-        )
+        return cls.from_config(s.client_config(), transport=transport, outbox=s.outbox)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        outbox: OutboxSettings | None = None,
+    ) -> WaygridService:
+        """A service whose client has the options of ``config``.
+
+        Args:
+            config: Every client option, already checked.
+            transport: An httpx transport for every request (tests); by default one pool.
+            outbox: How the outbox retries; the defaults of `OutboxSettings` when None.
+        """
+        return cls(config.base_url, transport=transport, outbox=outbox, config=config)
 
     def __repr__(self) -> str:
-        key = "'***'" if self._options["api_key"] else "None"
+        key = "'***'" if self._config.api_key else "None"
         return f"WaygridService(base_url={self._display_url!r}, api_key={key})"
 
     @property
@@ -136,9 +165,10 @@ class WaygridService:
         return self._pools
 
     def _make_client(self, generation: int) -> tuple[int, WaygridClient]:
-        transport = self._transport or httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
+        config = self._config
+        transport = self._transport or httpx.AsyncHTTPTransport(limits=config.limits)
         # One client, one pool: outbox sends pass max_retries=0 and a deadline per call.
-        client = WaygridClient(**self._options, transport=transport)
+        client = WaygridClient.from_config(config, transport=transport)
         self._pools += 1
         return generation, client
 
@@ -301,15 +331,31 @@ class WaygridService:
         limit = batch_size or self.outbox_settings.batch_size
         return self._dispatch_pass(limit, using, {})[0]
 
+    @async_unsafe(_SYNC_ONLY.format("dispatch_pass()", "dispatch_pass"))
+    def dispatch_pass(
+        self,
+        in_flight: InFlight,
+        *,
+        batch_size: int | None = None,
+        using: str | None = None,
+        drain: bool = True,
+    ) -> tuple[DispatchResult, bool]:
+        """One pass of a long-running dispatcher: claim up to ``batch_size`` due rows, record.
+
+        Without ``drain`` it returns as soon as ``batch_size`` rows were claimed and some
+        outcome recorded, leaving sends in flight in ``in_flight`` for the next pass (so
+        ``manage.py waygrid_dispatch`` keeps its send slots full); it always drains once
+        nothing more is due. ``batch_size=0`` only drains ``in_flight``.
+
+        Returns:
+            The outcomes recorded, and whether more rows may be due.
+        """
+        limit = self.outbox_settings.batch_size if batch_size is None else batch_size
+        return self._dispatch_pass(limit, using, in_flight._sends, drain=drain)
+
     def _dispatch_pass(
         self, limit: int, using: str | None, flying: _Flying, *, drain: bool = True
     ) -> tuple[DispatchResult, bool]:
-        """Claim up to ``limit`` due rows and record outcomes; whether more may be due.
-
-        Without ``drain`` it returns as soon as ``limit`` rows were claimed and some outcome
-        recorded, leaving sends in flight in ``flying`` for the next pass (``waygrid_dispatch``
-        keeps its send slots full that way); it always drains once nothing more is due.
-        """
         from .outbox import claim
 
         def take(count: int, lease: float) -> list[Submission]:
@@ -336,7 +382,7 @@ class WaygridService:
         outcome is written only where the claim token still matches. With ``budget``, the
         caller waits that long at most; sends still running then are recorded in the
         background when they end. ``flying`` carries sends over between passes (see
-        `_dispatch_pass`). Returns the result, every row claimed, and whether the last claim
+        `dispatch_pass`). Returns the result, every row claimed, and whether the last claim
         found rows.
         """
         from .outbox import SEND_CONCURRENCY, DispatchResult, lease_margin

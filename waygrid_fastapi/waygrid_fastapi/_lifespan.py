@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, TypedDict
+from typing import Annotated, Final, TypedDict
 
 from fastapi import Depends
 from starlette.applications import Starlette
@@ -16,7 +16,7 @@ from ._settings import WaygridSettings
 
 __all__ = ["WaygridDep", "WaygridState", "get_waygrid", "waygrid_lifespan"]
 
-_STATE_KEY = "waygrid"
+_STATE_KEY: Final = "waygrid"
 
 
 class WaygridState(TypedDict):
@@ -65,10 +65,10 @@ async def waygrid_lifespan(
     """
     if client is None:
         client = (settings if settings is not None else WaygridSettings.from_env()).create_client()
-    app.state.waygrid = client
+    setattr(app.state, _STATE_KEY, client)
     try:
         async with client:
-            yield {"waygrid": client}
+            yield {_STATE_KEY: client}
     finally:
         # Later requests (an app served again without its lifespan) get get_waygrid's clear
         # error instead of a client that was closed.

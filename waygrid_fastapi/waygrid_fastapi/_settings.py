@@ -10,7 +10,15 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from waygrid import WaygridError
-from waygrid.client import DEFAULT_TIMEOUT, WaygridClient, redact_url
+from waygrid.client import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_CAP,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER_CAP,
+    ClientConfig,
+    WaygridClient,
+    redact_url,
+)
 
 __all__ = ["WaygridSettings"]
 
@@ -39,13 +47,13 @@ class WaygridSettings(BaseSettings):
     timeout: PositiveFloat | None = None
     """``WAYGRID_TIMEOUT``: seconds for every phase of a request; unset keeps the SDK's default
     (10 s to connect, 30 s to read)."""
-    max_retries: NonNegativeInt = 3
+    max_retries: NonNegativeInt = DEFAULT_MAX_RETRIES
     """``WAYGRID_MAX_RETRIES``: retries after the first attempt (0 disables retrying)."""
-    backoff_base: NonNegativeFloat = 0.5
+    backoff_base: NonNegativeFloat = DEFAULT_BACKOFF_BASE
     """``WAYGRID_BACKOFF_BASE``: seconds of the first backoff step; each retry doubles it."""
-    backoff_cap: NonNegativeFloat = 8.0
+    backoff_cap: NonNegativeFloat = DEFAULT_BACKOFF_CAP
     """``WAYGRID_BACKOFF_CAP``: longest backoff step, in seconds."""
-    retry_after_cap: NonNegativeFloat = 60.0
+    retry_after_cap: NonNegativeFloat = DEFAULT_RETRY_AFTER_CAP
     """``WAYGRID_RETRY_AFTER_CAP``: longest wait a ``Retry-After`` header can impose, in seconds."""
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
@@ -81,22 +89,30 @@ class WaygridSettings(BaseSettings):
         """
         return cls()
 
+    def client_config(self) -> ClientConfig:
+        """These settings as the core's `ClientConfig` (unset ones keep the SDK's defaults).
+
+        Raises:
+            WaygridError: The base URL or API key is malformed (the key is never repeated).
+        """
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        options: dict[str, Any] = {
+            "max_retries": self.max_retries,
+            "backoff_base": self.backoff_base,
+            "backoff_cap": self.backoff_cap,
+            "retry_after_cap": self.retry_after_cap,
+        }
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        try:
+            return ClientConfig(self.base_url, key.strip() or None, **options)
+        except ValueError as exc:
+            raise WaygridError(f"invalid Waygrid settings: {exc}") from None
+
     def create_client(self) -> WaygridClient:
         """A new `WaygridClient` with these settings (the caller closes it).
 
         Raises:
             WaygridError: The base URL or API key is malformed (the key is never repeated).
         """
-        key = self.api_key.get_secret_value() if self.api_key is not None else ""
-        try:
-            return WaygridClient(
-                self.base_url,
-                key.strip() or None,
-                timeout=DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
-                max_retries=self.max_retries,
-                backoff_base=self.backoff_base,
-                backoff_cap=self.backoff_cap,
-                retry_after_cap=self.retry_after_cap,
-            )
-        except ValueError as exc:
-            raise WaygridError(f"invalid Waygrid settings: {exc}") from None
+        return WaygridClient.from_config(self.client_config())

@@ -25,17 +25,23 @@ from waygrid.errors import (
 )
 
 from ._config import (
-    check_api_key,
     check_base_url,
     check_deadline,
     check_idempotency_key,
     check_retries,
-    check_seconds,
     default_headers,
-    read_env,
 )
 from ._responses import Redactor, classify_status, parse_success
 from ._retry import RetrySettings, TransportFailure, classify_transport_error
+from .config import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_CAP,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER_CAP,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+)
 from .result import JsonPayload, SubmitResult
 
 if TYPE_CHECKING:
@@ -46,15 +52,6 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "WaygridCl
 logger = logging.getLogger("waygrid")
 _SERVER_REJECTS = frozenset({"unsupported-by-server"})
 """Warning codes that mean today's server will reject the spec."""
-
-DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
-"""10 s to connect, 30 s for each of write, read and waiting for a pooled connection."""
-DEFAULT_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-"""Room for 100 requests in flight; 20 idle connections kept for reuse (httpx's defaults)."""
-DEFAULT_MAX_RETRIES: Final = 3
-DEFAULT_BACKOFF_BASE: Final = 0.5
-DEFAULT_BACKOFF_CAP: Final = 8.0
-DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 """The most bytes of an answer the client reads (1 MiB). A longer body is cut there, its connection
@@ -74,13 +71,6 @@ class _Answer:
     content: bytes
     cut: bool
     """Whether the body was longer than `MAX_RESPONSE_BYTES` and cut there."""
-
-
-def _derived_attempt_timeout(timeout: httpx.Timeout) -> float | None:
-    """The default ``attempt_timeout``: connect plus read timeout; None without a read timeout."""
-    if timeout.read is None:
-        return None
-    return timeout.read + (timeout.connect or 0.0)
 
 
 _PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
@@ -136,7 +126,7 @@ class WaygridClient:
 
     __slots__ = (
         "_attempt_timeout",
-        "_cache",
+        "_config",
         "_deadline",
         "_depth",
         "_display_url",
@@ -201,41 +191,75 @@ class WaygridClient:
         Raises:
             ValueError: An argument is malformed (the message never repeats the API key).
         """
-        ingest, display = check_base_url(base_url)
-        check_api_key(api_key)
-        check_retries("max_retries", max_retries)
-        own_timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        if attempt_timeout is None:
-            attempt_timeout = _derived_attempt_timeout(own_timeout)
-        else:
-            attempt_timeout = check_deadline("attempt_timeout", attempt_timeout)
-        default, secrets = default_headers(api_key, headers)
+        self._configure(
+            ClientConfig(
+                base_url,
+                api_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_read_timeouts=retry_read_timeouts,
+                backoff_base=backoff_base,
+                backoff_cap=backoff_cap,
+                retry_after_cap=retry_after_cap,
+                attempt_timeout=attempt_timeout,
+                deadline=deadline,
+                headers=headers or {},
+                limits=limits,
+            ),
+            transport,
+        )
+
+    @classmethod
+    def from_config(
+        cls: type[_ClientT],
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> _ClientT:
+        """A client with the options of ``config``; no connection is made until ``submit()``.
+
+        Args:
+            config: Every option, already checked.
+            transport: An httpx transport to send requests through (tests, proxies, ASGI apps).
+                Like httpx, the client closes it in ``aclose()``.
+
+        Example:
+            >>> client = WaygridClient.from_config(ClientConfig("http://127.0.0.1:1337"))
+            >>> client.config.max_retries
+            3
+        """
+        if not isinstance(config, ClientConfig):
+            raise TypeError(f"config must be a ClientConfig, got {type(config).__name__}")
+        client = cls.__new__(cls)
+        client._configure(config, transport)
+        return client
+
+    def _configure(self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None) -> None:
+        ingest, display = check_base_url(config.base_url)
+        default, secrets = default_headers(config.api_key, config.headers)
         if ingest.password:
             secrets.append(ingest.password)
-
+        self._config = config
         self._ingest_url = ingest
         self._display_url = display
-        self._has_key = bool(api_key)
+        self._has_key = bool(config.api_key)
         self._headers = default
         self._redact = Redactor(secrets)
-        self._timeout = own_timeout
-        self._attempt_timeout = attempt_timeout
-        self._deadline = check_deadline("deadline", deadline)
-        self._limits = limits
+        self._timeout = config.http_timeout
+        self._attempt_timeout = config.effective_attempt_timeout
+        self._deadline = config.deadline
+        self._limits = config.limits
         self._transport = transport
         self._retry = RetrySettings(
-            max_retries=max_retries,
-            backoff_base=check_seconds("backoff_base", backoff_base),
-            backoff_cap=check_seconds("backoff_cap", backoff_cap),
-            retry_after_cap=check_seconds("retry_after_cap", retry_after_cap),
-            retry_read_timeouts=bool(retry_read_timeouts),
+            max_retries=config.max_retries,
+            backoff_base=config.backoff_base,
+            backoff_cap=config.backoff_cap,
+            retry_after_cap=config.retry_after_cap,
+            retry_read_timeouts=config.retry_read_timeouts,
         )
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._depth = 0
-        # The last spec sent: its body prefix (b'{"graph":<spec JSON>') and whether it passed
-        # validate(). Specs are immutable, so identity is enough to reuse both.
-        self._cache: tuple[object, bytes, bool] | None = None
 
     @classmethod
     def from_env(
@@ -281,19 +305,10 @@ class WaygridClient:
         Example:
             >>> client = WaygridClient.from_env()  # doctest: +SKIP
         """
-        base_url, api_key, env_timeout, env_retries = read_env(
-            os.environ if environ is None else environ
-        )
-        if timeout is None:
-            timeout = DEFAULT_TIMEOUT if env_timeout is None else env_timeout
-        if max_retries is None:
-            max_retries = DEFAULT_MAX_RETRIES if env_retries is None else env_retries
-        return cls(
-            base_url,
-            api_key,
+        config = ClientConfig.from_env(
+            environ,
             timeout=timeout,
             max_retries=max_retries,
-            transport=transport,
             headers=headers,
             retry_read_timeouts=retry_read_timeouts,
             backoff_base=backoff_base,
@@ -303,6 +318,12 @@ class WaygridClient:
             attempt_timeout=attempt_timeout,
             deadline=deadline,
         )
+        return cls.from_config(config, transport=transport)
+
+    @property
+    def config(self) -> ClientConfig:
+        """Every option of this client, as one frozen value."""
+        return self._config
 
     @property
     def base_url(self) -> str:
@@ -368,23 +389,15 @@ class WaygridClient:
         return http
 
     def _body(self, spec: Spec, payload: JsonPayload, validate: bool) -> bytes:
-        cached = self._cache
-        if cached is not None and cached[0] is spec:
-            prefix = cached[1]
-            if validate and not cached[2]:
-                self._validate(spec)
-                self._cache = (spec, prefix, True)
-        else:
-            if not callable(getattr(spec, "to_json", None)):
-                raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
-            if validate:
-                self._validate(spec)
-            try:
-                graph = spec.to_json().encode("utf-8")
-            except UnicodeEncodeError:
-                raise SpecError("the spec contains text that is not valid Unicode") from None
-            prefix = b'{"graph":' + graph
-            self._cache = (spec, prefix, validate)
+        if not callable(getattr(spec, "to_json", None)):
+            raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
+        if validate:  # the spec computes its warnings and its JSON once (it is immutable)
+            self._validate(spec)
+        try:
+            graph = spec.to_json().encode("utf-8")
+        except UnicodeEncodeError:
+            raise SpecError("the spec contains text that is not valid Unicode") from None
+        prefix = b'{"graph":' + graph
         if payload is None:
             return prefix + b"}"
         try:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ...conf import SEND_CONCURRENCY
 from ...models import Submission
 from ...outbox import DispatchResult
-from ...service import get_service
+from ...service import InFlight, get_service
 
 
 def _drop_broken_connections() -> None:
@@ -95,10 +95,12 @@ class Command(BaseCommand):
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: stop.set())
         total = DispatchResult()
-        flying: dict[Any, Any] = {}  # sends carried over from one pass to the next
+        flying = InFlight()  # sends carried over from one pass to the next
         try:
             while not stop.is_set():
-                result, more = service._dispatch_pass(batch, database, flying, drain=False)
+                result, more = service.dispatch_pass(
+                    flying, batch_size=batch, using=database, drain=False
+                )
                 total += result
                 if result.claimed and options["verbosity"] >= 2:
                     self.stdout.write(f"batch: {result}")
@@ -109,7 +111,7 @@ class Command(BaseCommand):
                     stop.wait(interval)
         finally:
             if flying:  # stopped mid-pass: let the sends in flight end and record them
-                result, _ = service._dispatch_pass(0, database, flying)
+                result, _ = service.dispatch_pass(flying, batch_size=0, using=database)
                 total += result
                 if result.claimed and options["verbosity"] >= 2:
                     self.stdout.write(f"batch: {result}")
