@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ._values import check_float, check_int, check_text
-from ._wire import WireValue
+from ._wire import NanEqualValue, WireValue
 from .errors import SpecError
 
 __all__ = [
@@ -42,8 +42,8 @@ class IntVal(WireValue):
         check_int(self.value, "IntVal.value")
 
 
-@dataclass(frozen=True, slots=True)
-class FloatVal(WireValue):
+@dataclass(frozen=True, slots=True, eq=False)
+class FloatVal(NanEqualValue):
     """A finite float parameter. Wire form ``{"type": "FloatVal", "value": ...}``."""
 
     value: float

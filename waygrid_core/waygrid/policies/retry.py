@@ -8,7 +8,7 @@ from random import Random
 from typing import ClassVar
 
 from .._values import check_duration, check_float, check_int
-from .._wire import WireValue
+from .._wire import NanEqualValue, WireValue
 from ._backoff import fib32, jitter, pow_to_long, scaled, to_millis
 
 __all__ = [
@@ -192,8 +192,8 @@ class BoundedExponentialRetryPolicy(RetryPolicy):
         return jitter(to_millis(cap if raw > cap else raw), 0.20)
 
 
-@dataclass(frozen=True, slots=True)
-class PolynomialRetryPolicy(_BackoffRetryPolicy):
+@dataclass(frozen=True, slots=True, eq=False)
+class PolynomialRetryPolicy(NanEqualValue, _BackoffRetryPolicy):
     """Delays of ``base * n**power``."""
 
     power: float
