@@ -13,6 +13,8 @@ Outcome = tuple[OutcomeName, int]
 ScriptInput = Mapping[str, object]
 """Node name -> an outcome or a list of outcomes (checked when the run starts)."""
 _NAMES = ("ok", "fail", "hang")
+_PLAIN: dict[str, Outcome] = {name: (name, 0) for name in _NAMES}  # type: ignore[misc]
+"""The outcome of each bare name, made once (scripts repeat them by the ten thousand)."""
 
 
 def _outcome(value: object, where: str) -> Outcome:
@@ -52,16 +54,21 @@ def parse_script(script: object, standard_names: set[str]) -> dict[str, list[Out
             f"script: expected a mapping of node names to outcomes, got {type(script).__name__}"
         )
     result: dict[str, list[Outcome]] = {}
+    plain = _PLAIN.get
     for key, value in script.items():
         if not isinstance(key, str):
             raise ValueError(f"script: node names are strings, got {type(key).__name__} {key!r}")
-        where = f"script[{key!r}]"
         if key not in standard_names:
-            raise ValueError(f"{where}: no standard node of the spec is named {key!r}")
+            raise ValueError(f"script[{key!r}]: no standard node of the spec is named {key!r}")
         if isinstance(value, (list, tuple)):
-            outcomes = [_outcome(item, f"{where}[{i}]") for i, item in enumerate(value)]
+            outcomes = [
+                (type(item) is str and plain(item)) or _outcome(item, f"script[{key!r}][{i}]")
+                for i, item in enumerate(value)
+            ]
         else:
-            outcomes = [_outcome(value, where)]
+            outcomes = [
+                (type(value) is str and plain(value)) or _outcome(value, f"script[{key!r}]")
+            ]
         if outcomes:
             result[key] = outcomes
     return result
