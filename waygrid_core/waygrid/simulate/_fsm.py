@@ -92,11 +92,16 @@ class FSM(State):
 
     def _delay(self, node: int, attempt: int) -> int | None:
         """The retry policy's delay; a fixed policy's delays are computed once per attempt."""
+        fast = (node, attempt)
+        delay = self.node_delays.get(fast, MISSING)
+        if delay is not MISSING:
+            return delay  # type: ignore[no-any-return]
         spec = self.nodes[node]
         policy = spec.retry
         key = (policy, attempt)
         delay = self.delays.get(key, MISSING)
         if delay is not MISSING:
+            self.node_delays[fast] = delay
             return delay  # type: ignore[no-any-return]
         try:
             wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
@@ -106,7 +111,7 @@ class FSM(State):
         except BackoffOverflowError as exc:
             raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
         if not isinstance(policy, _RANDOM):
-            self.delays[key] = delay
+            self.delays[key] = self.node_delays[fast] = delay
         return delay
 
     def timeout(self, join: int, now: int) -> Effect:

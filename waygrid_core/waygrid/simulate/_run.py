@@ -133,14 +133,25 @@ class _Executor:
         if kind == "standard":
             outcomes = self.script.get(name)
             if outcomes is None:
-                self.push(self.now, OK, node, None, branch)
-                return
-            count = self.executions.get(name, 0)
-            self.executions[name] = count + 1
-            last = len(outcomes) - 1
-            outcome, after = outcomes[count if count < last else last]
-            if outcome != "hang":
-                self.push(self.now + after, OK if outcome == "ok" else FAIL, node, None, branch)
+                due, answer = self.now, OK
+            else:
+                executions = self.executions
+                count = executions.get(name, 0)
+                executions[name] = count + 1
+                last = len(outcomes) - 1
+                outcome, after = outcomes[count if count < last else last]
+                if outcome == "hang":
+                    return
+                due, answer = self.now + after, OK if outcome == "ok" else FAIL
+            # push(), inlined: every standard dispatch makes one answer.
+            self.seq = seq = self.seq + 1
+            heappush(self.queue, (due, seq, answer, node, None))
+            self.live.add(seq)
+            if branch is not None and self.intended:
+                items = self.by_branch.get(branch)
+                if items is None:
+                    items = self.by_branch[branch] = []
+                items.append((seq, answer, node))
             return
         if not self.intended:
             self.event("no-answer", ("node", name))
@@ -218,17 +229,18 @@ class _Executor:
             self.push(max(due, self.now), RESUME, node, branch=self.branch_id(node))
             self.event("scheduled", ("node", self.names[node]), ("dueMs", _ms(max(due, self.now))))
         elif kind == "retry":
-            node, due, attempt = effect[1], effect[2], effect[3]
-            at = max(due, self.now)
+            _, node, due, attempt = effect
+            now = self.now
+            at = due if due >= now else now
             self.push(at, RESUME, node, branch=self.branch_id(node))
             details: Details = (
                 ("node", self.names[node]),
                 ("attempt", attempt + 1),
-                ("dueMs", _ms(at)),
+                ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
             )
-            if due < self.now:
+            if due < now:
                 details += (("requestedMs", _ms(due)),)
-            self.event("retry-scheduled", *details)
+            self.events.append(_new(Event, (self.at, "retry-scheduled", details)))
         elif kind == "complete":
             return "completed"
         elif kind == "fail":

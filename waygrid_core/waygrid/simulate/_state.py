@@ -94,6 +94,8 @@ class State:
         self.children: dict[int, list[Scope]] = {}
         self.next_branch = 0
         self.delays: dict[tuple[RetryPolicy, int], int | None] = {}
+        self.node_delays: dict[tuple[int, int], int | None] = {}
+        """`delays` by node index: hashing a small int pair is cheaper than hashing a policy."""
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
         if intended:
