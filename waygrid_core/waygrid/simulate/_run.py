@@ -36,6 +36,8 @@ Run = tuple[str, list[Dispatch], list[Event], int]
 _new = tuple.__new__
 _MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
+_ATTEMPTS = [("attempt", attempt) for attempt in range(64)]
+"""The ``("attempt", n)`` details of the first attempts, shared by the events."""
 
 
 class _Executor:
@@ -50,6 +52,8 @@ class _Executor:
     ) -> None:
         self.graph = graph
         self.names = [node.name for node in graph.nodes]
+        self.pairs = [("node", name) for name in self.names]
+        """The ``("node", name)`` detail of each node, shared by its events (made once)."""
         self.kinds = [node.kind for node in graph.nodes]
         self.script = script
         self.executions: dict[str, int] = {}
@@ -128,7 +132,8 @@ class _Executor:
         attempt = self.fsm.retries.get(node, 0) + 1
         at = self.at
         self.dispatches.append(_new(Dispatch, (name, at, attempt)))
-        self.events.append(_new(Event, (at, "dispatch", (("node", name), ("attempt", attempt)))))
+        pair = _ATTEMPTS[attempt] if attempt < 64 else ("attempt", attempt)
+        self.events.append(_new(Event, (at, "dispatch", (self.pairs[node], pair))))
         kind = self.kinds[node]
         if kind == "standard":
             outcomes = self.script.get(name)
@@ -171,13 +176,13 @@ class _Executor:
     def signal(self, kind: int, node: int, extra: Any) -> tuple[Any, ...]:
         fsm, now, name = self.fsm, self.now, self.names[node]
         if kind == OK:
-            self.events.append(_new(Event, (self.at, "answer", (("node", name), _OK))))
+            self.events.append(_new(Event, (self.at, "answer", (self.pairs[node], _OK))))
             return fsm.success(node, now)
         if kind == FAIL:
-            self.events.append(_new(Event, (self.at, "answer", (("node", name), _FAIL))))
+            self.events.append(_new(Event, (self.at, "answer", (self.pairs[node], _FAIL))))
             return fsm.failure(node, now)
         if kind == RESUME:
-            self.events.append(_new(Event, (self.at, "timer", (("node", name), _RESUME))))
+            self.events.append(_new(Event, (self.at, "timer", (self.pairs[node], _RESUME))))
             return fsm.resume(node)
         if kind == JOIN_TIMEOUT:
             self.event("timer", ("node", name), ("what", "join-timeout"))
@@ -234,8 +239,8 @@ class _Executor:
             at = due if due >= now else now
             self.push(at, RESUME, node, branch=self.branch_id(node))
             details: Details = (
-                ("node", self.names[node]),
-                ("attempt", attempt + 1),
+                self.pairs[node],
+                _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
                 ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
             )
             if due < now:
