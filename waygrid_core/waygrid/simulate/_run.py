@@ -62,7 +62,8 @@ class _Executor:
         self.queue: list[tuple[int, int, int, int, Any]] = []
         self.live: set[int] = set()
         self.seq = 0
-        self.by_branch: dict[int, list[tuple[int, int, int]]] = {}
+        self.by_branch: dict[int, list[tuple[int, int, int, int, Any]]] = {}
+        """A branch's queue items (the queue's own tuples: no copy per item)."""
         self.timers: dict[int, tuple[int, int]] = {}
         self.dispatches: list[Dispatch] = []
         self.events: list[Event] = []
@@ -75,13 +76,14 @@ class _Executor:
         self, due: int, kind: int, node: int, extra: Any = None, branch: int | None = None
     ) -> int:
         self.seq = seq = self.seq + 1
-        heappush(self.queue, (due, seq, kind, node, extra))
+        item = (due, seq, kind, node, extra)
+        heappush(self.queue, item)
         self.live.add(seq)
         if branch is not None and self.intended:
             items = self.by_branch.get(branch)
             if items is None:
                 items = self.by_branch[branch] = []
-            items.append((seq, kind, node))
+            items.append(item)
         return seq
 
     def event(self, kind: str, *details: tuple[str, Any]) -> None:
@@ -93,7 +95,7 @@ class _Executor:
         pending = list(branch_ids)
         while pending:
             branch_id = pending.pop()
-            for seq, kind, node in self.by_branch.pop(branch_id, ()):
+            for _, seq, kind, node, _ in self.by_branch.pop(branch_id, ()):
                 if seq in self.live:
                     self.live.discard(seq)
                     self.event("dropped", ("node", self.names[node]), ("what", _WHAT[kind]))
@@ -150,13 +152,14 @@ class _Executor:
                 due, answer = self.now + after, OK if outcome == "ok" else FAIL
             # push(), inlined: every standard dispatch makes one answer.
             self.seq = seq = self.seq + 1
-            heappush(self.queue, (due, seq, answer, node, None))
+            item = (due, seq, answer, node, None)
+            heappush(self.queue, item)
             self.live.add(seq)
             if branch is not None and self.intended:
                 items = self.by_branch.get(branch)
                 if items is None:
                     items = self.by_branch[branch] = []
-                items.append((seq, answer, node))
+                items.append(item)
             return
         if not self.intended:
             self.event("no-answer", ("node", name))
