@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from heapq import heappop, heappush
 from random import Random
@@ -62,7 +63,7 @@ class _Executor:
         self.queue: list[tuple[int, int, int, int, Any]] = []
         self.live: set[int] = set()
         self.seq = 0
-        self.by_branch: dict[int, list[tuple[int, int, int, int, Any]]] = {}
+        self.by_branch: defaultdict[int, list[tuple[int, int, int, int, Any]]] = defaultdict(list)
         """A branch's queue items (the queue's own tuples: no copy per item)."""
         self.timers: dict[int, tuple[int, int]] = {}
         self.dispatches: list[Dispatch] = []
@@ -80,10 +81,7 @@ class _Executor:
         heappush(self.queue, item)
         self.live.add(seq)
         if branch is not None and self.intended:
-            items = self.by_branch.get(branch)
-            if items is None:
-                items = self.by_branch[branch] = []
-            items.append(item)
+            self.by_branch[branch].append(item)
         return seq
 
     def event(self, kind: str, *details: tuple[str, Any]) -> None:
@@ -156,10 +154,7 @@ class _Executor:
             heappush(self.queue, item)
             self.live.add(seq)
             if branch is not None and self.intended:
-                items = self.by_branch.get(branch)
-                if items is None:
-                    items = self.by_branch[branch] = []
-                items.append(item)
+                self.by_branch[branch].append(item)
             return
         if not self.intended:
             self.event("no-answer", ("node", name))
