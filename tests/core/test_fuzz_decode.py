@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.core.strategies import specs
 from waygrid import Spec, SpecError
-from waygrid._codec import decode_spec
+from waygrid._codec._read import ReadMode, decode_spec
 from waygrid._json import loads_strict
 
 _KEYS = st.one_of(
@@ -51,23 +51,23 @@ hostile_values: st.SearchStrategy[Any] = st.recursive(
 
 def _read_everything(document: object) -> None:
     """Read ``document`` both ways; whatever reads must validate, compile, draw and round-trip."""
-    for lenient in (True, False):
+    for mode in ("sdk", "server"):
         try:
-            spec = decode_spec(document, lenient=lenient, json_conditions=lenient)
+            spec = decode_spec(document, mode=mode, json_conditions=mode == "sdk")
         except SpecError:
             continue
-        _use(spec, lenient=lenient)
+        _use(spec, mode=mode)
 
 
-def _use(spec: Spec, *, lenient: bool) -> None:
+def _use(spec: Spec, *, mode: ReadMode) -> None:
     try:
         spec.validate()
         spec.to_mermaid()
     except SpecError:
         pass
     text = spec.to_json()
-    assert decode_spec(loads_strict(text), lenient=lenient, json_conditions=True) == spec
-    assert decode_spec(spec.to_dict(), lenient=lenient, json_conditions=True).to_json() == text
+    assert decode_spec(loads_strict(text), mode=mode, json_conditions=True) == spec
+    assert decode_spec(spec.to_dict(), mode=mode, json_conditions=True).to_json() == text
 
 
 @settings(max_examples=500, deadline=None)
@@ -140,7 +140,7 @@ def test_mutated_json_text(spec: Spec, data: st.DataObject) -> None:
             read = Spec.from_json(source)
         except SpecError:
             continue
-        _use(read, lenient=True)
+        _use(read, mode="sdk")
 
 
 @settings(max_examples=20, deadline=None)
@@ -168,4 +168,4 @@ def test_deep_nesting(depth: int, shape: str) -> None:
         spec = Spec.from_json(text)
     except SpecError:
         return
-    _use(spec, lenient=True)
+    _use(spec, mode="sdk")

@@ -117,15 +117,13 @@ def test_numeric_strings_follow_json_number_syntax() -> None:
         assert caught.value.path == "$.entryPoints[0].parameters.x.value"
 
 
-def test_mode_names_what_lenient_meant() -> None:
-    """mode="sdk" reads the documented leniencies, mode="server" refuses them; lenient maps onto it."""
+def test_modes_sdk_and_server() -> None:
+    """mode="sdk" (the default) reads the documented leniencies, mode="server" refuses them."""
     document = _spec({"type": "standard", "address": "waygrid://processor/a"})
-    assert decode_spec(document, mode="sdk") == decode_spec(document, lenient=True)
     assert decode_spec(document) == decode_spec(document, mode="sdk")
-    for strict in ({"mode": "server"}, {"lenient": False}):
-        with pytest.raises(SpecDecodeError) as caught:
-            decode_spec(document, **strict)  # type: ignore[arg-type]
-        assert caught.value.path == "$.entryPoints[0].retryPolicy"
+    with pytest.raises(SpecDecodeError) as caught:
+        decode_spec(document, mode="server")
+    assert caught.value.path == "$.entryPoints[0].retryPolicy"
     quoted = _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
     assert decode_spec(quoted, mode="server").entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
     with pytest.raises(SpecDecodeError):

@@ -81,7 +81,7 @@ def _load(path: str, *, as_server: bool = False) -> _Document:
             document.get("payload"),
             "payload" in document,
         )
-    spec = decode_spec(graph, lenient=not as_server, json_conditions=not as_server)
+    spec = decode_spec(graph, mode="server" if as_server else "sdk", json_conditions=not as_server)
     return _Document(spec, payload, has_payload)
 
 

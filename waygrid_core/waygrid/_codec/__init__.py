@@ -2,7 +2,8 @@
 
 Writing follows the contract's canonical form: ``type`` first, then the server's field order,
 optional members omitted when unset, compact separators, ASCII-only output. Reading is as strict
-as the server, plus the leniencies the published docs promise (``lenient=True``).
+as the server, plus the leniencies the published docs promise (``mode="sdk"``, the default;
+``mode="server"`` reads exactly like the server).
 """
 
 from ._read import decode_spec

@@ -124,8 +124,7 @@ class _Reader(ValueReader):
 def decode_spec(
     value: object,
     *,
-    mode: ReadMode | None = None,
-    lenient: bool | None = None,
+    mode: ReadMode = "sdk",
     json_conditions: bool = True,
     acyclic: bool = False,
 ) -> Spec:
@@ -137,7 +136,6 @@ def decode_spec(
             server: missing ``retryPolicy``/``deliveryStrategy``, ``times`` for ``time``.
             ``"server"`` reads exactly like the server (which also reads numbers written
             inside strings, and a ``null`` double as NaN).
-        lenient: The older spelling of ``mode``: True is ``"sdk"``, False ``"server"``.
         json_conditions: Accept the documented ``JsonExists``/``JsonEquals`` conditions.
         acyclic: ``value`` came from a JSON parser: it holds JSON types only and no object
             contains itself, so the cycle check is skipped.
@@ -147,8 +145,6 @@ def decode_spec(
     """
     from ..spec import Spec
 
-    if mode is None:
-        mode = "server" if lenient is False else "sdk"
     reader = _Reader(mode=mode, json_conditions=json_conditions, parsed=acyclic)
     root = reader.expect_object(value, None, "a spec")
     reader.check_keys(root, frozenset(("entryPoints", "repeatPolicy", "type")), None, "the spec")

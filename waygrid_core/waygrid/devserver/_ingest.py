@@ -101,7 +101,7 @@ def ingest(body: bytes, *, json_conditions: bool) -> tuple[Accepted | Rejected, 
         reason = "missing required field 'graph': the body must be {\"graph\": <spec>}"
         return Rejected(spaces2(document, prefix=INVALID_BODY), "$", reason), document
     try:
-        spec = decode_spec(graph, lenient=False, json_conditions=json_conditions)
+        spec = decode_spec(graph, mode="server", json_conditions=json_conditions)
     except SpecDecodeError as exc:
         if exc.stage == "infinite-duration":
             return Rejected(INFINITE_DURATION, exc.path, exc.reason), document

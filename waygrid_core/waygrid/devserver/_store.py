@@ -61,7 +61,7 @@ class Traversal:
     @property
     def spec(self) -> Spec:
         """The submitted spec."""
-        return decode_spec(self.document()["graph"], lenient=False, json_conditions=True)
+        return decode_spec(self.document()["graph"], mode="server", json_conditions=True)
 
     @property
     def payload(self) -> JsonValue:
