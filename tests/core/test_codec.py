@@ -278,12 +278,12 @@ def test_from_json_rejects_duplicate_keys_and_bad_json() -> None:
         assert caught.value.path == "$"
 
 
-def test_infinite_duration_has_its_own_stage() -> None:
-    """An infinite duration fails like the server (IllegalArgumentException), marked as such."""
+def test_infinite_duration_is_a_plain_decode_error() -> None:
+    """An infinite duration is a SpecDecodeError at its path; the public stage says only "decode"."""
     document = _spec(_node(deliveryStrategy={"type": "ScheduleAfter", "delay": "Inf"}))
     with pytest.raises(SpecDecodeError) as caught:
         Spec.from_dict(document)
-    assert caught.value.stage == "infinite-duration"
+    assert caught.value.stage == "decode"
     assert caught.value.path == "$.entryPoints[0].deliveryStrategy.delay"
 
 

@@ -92,9 +92,7 @@ class SpecDecodeError(SpecError):
     Attributes:
         path: JSON path of the offending value, e.g. ``$.entryPoints[0].retryPolicy.base``.
         reason: What was expected there.
-        stage: ``"json"`` when the text is not JSON at all, ``"infinite-duration"`` for an
-            infinite duration (the server fails on those with another exception), else
-            ``"decode"``.
+        stage: ``"json"`` when the text is not JSON at all, else ``"decode"``.
     """
 
     def __init__(
@@ -102,7 +100,7 @@ class SpecDecodeError(SpecError):
         path: str,
         reason: str,
         *,
-        stage: Literal["json", "decode", "infinite-duration"] = "decode",
+        stage: Literal["json", "decode"] = "decode",
     ) -> None:
         self.path = path
         self.reason = reason

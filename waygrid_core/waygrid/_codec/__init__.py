@@ -6,12 +6,13 @@ as the server, plus the leniencies the published docs promise (``mode="sdk"``, t
 ``mode="server"`` reads exactly like the server).
 """
 
-from ._read import decode_spec
+from ._read import InfiniteDurationDecodeError, decode_spec
 from ._tables import EDGES, edge_path, key_segment, render_path, wire_value
 from ._write import condition_to_dict, spec_to_dict, spec_to_json
 
 __all__ = [
     "EDGES",
+    "InfiniteDurationDecodeError",
     "condition_to_dict",
     "decode_spec",
     "edge_path",

@@ -22,13 +22,13 @@ from ..policies.delivery import DeliveryStrategy
 from ..policies.repeat import RepeatPolicy
 from ..policies.retry import RetryPolicy
 from ..strategies.join import JoinStrategy
-from ._read_values import ReadMode, ValueReader, type_name
+from ._read_values import InfiniteDurationDecodeError, ReadMode, ValueReader, type_name
 from ._tables import EDGES, Edge, Path, key_segment
 
 if TYPE_CHECKING:
     from ..spec import Spec
 
-__all__ = ["ReadMode", "decode_spec"]
+__all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_spec"]
 
 _NODE_CLASSES = {"standard": StandardNode, "fork": ForkNode, "join": JoinNode}
 _COMMON_KEYS = ("type", "address", "retryPolicy", "deliveryStrategy", "parameters", "label")

@@ -14,7 +14,13 @@ from ..parameters import FloatVal, ParameterValue, Secret
 from ..policies.repeat import RepeatTimes
 from ._tables import FAMILIES, FAMILY_NAMES, PARAMETER_CLASSES, WIRE, Path, key_segment, render_path
 
-__all__ = ["ReadMode", "ValueReader", "type_name"]
+__all__ = ["InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
+
+
+class InfiniteDurationDecodeError(SpecDecodeError):
+    """An infinite duration: the server fails on those with another exception than on other
+    bad values, and the dev server answers that exception's text (not a public distinction)."""
+
 
 ReadMode = Literal["sdk", "server"]
 """How strictly to read: ``"sdk"`` adds the leniencies the published docs promise (missing
@@ -168,7 +174,7 @@ class ValueReader:
                     raise SpecError(f"expected true or false, got {type_name(value)}")
                 return value
         except InfiniteDurationError as exc:
-            raise self.fail(path, str(exc), stage="infinite-duration") from None
+            raise InfiniteDurationDecodeError(render_path(path), str(exc)) from None
         except SpecError as exc:
             raise self.fail(path, str(exc)) from None
         raise AssertionError(kind)  # pragma: no cover

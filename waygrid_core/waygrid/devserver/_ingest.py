@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .._codec import decode_spec
+from .._codec import InfiniteDurationDecodeError, decode_spec
 from .._json import loads_strict
 from ..dag import compile_spec
 from ..errors import SpecDecodeError, SpecValidationError, ValidationIssue
@@ -102,9 +102,9 @@ def ingest(body: bytes, *, json_conditions: bool) -> tuple[Accepted | Rejected, 
         return Rejected(spaces2(document, prefix=INVALID_BODY), "$", reason), document
     try:
         spec = decode_spec(graph, mode="server", json_conditions=json_conditions)
+    except InfiniteDurationDecodeError as exc:
+        return Rejected(INFINITE_DURATION, exc.path, exc.reason), document
     except SpecDecodeError as exc:
-        if exc.stage == "infinite-duration":
-            return Rejected(INFINITE_DURATION, exc.path, exc.reason), document
         return Rejected(spaces2(document, prefix=INVALID_BODY), exc.path, exc.reason), document
     try:
         dag = compile_spec(spec)
