@@ -116,17 +116,7 @@ def enqueue(
 ) -> Submission:
     """Validate ``spec`` and ``payload``, then insert a pending row (in the current transaction).
 
-    The row stores the exact JSON text that will be sent, ASCII-escaped: any text ``submit()``
-    accepts (U+0000 and lone surrogates included) is storable on every database. With a
-    caller-chosen ``idempotency_key`` already in the outbox, that row is returned (nothing is
-    written) when it holds the same spec and payload.
-
-    Raises:
-        SpecValidationError: The spec has errors; nothing was written.
-        SpecError: The payload is not JSON (NaN and infinities included, or nested too deeply);
-            nothing was written.
-        ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is already
-            used by a row with another spec or payload; nothing was written.
+    `enqueue_new` without the "created" flag; see it for what is stored and what is raised.
     """
     row, _ = enqueue_new(
         spec, payload, using=using, idempotency_key=idempotency_key, reference=reference
