@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,20 @@ def test_import_loads_neither_fastapi_nor_the_dev_server() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_import_needs_no_app_registry() -> None:
+    """Without Django settings, the package, the outbox and a service import and build."""
+    code = (
+        "import sys\n"
+        "from waygrid_django import DispatchResult, WaygridService\n"
+        "from waygrid_django.outbox import Sender, claim, enqueue, record\n"
+        "service = WaygridService('http://127.0.0.1:9')\n"
+        "service.close()\n"
+        "print(DispatchResult(submitted=1), 'waygrid_django.models' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "1 submitted, 0 to retry, 0 failed False"

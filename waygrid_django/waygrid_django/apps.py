@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.core import checks
 
+from .checks import check_deploy_settings, check_settings
+
 
 class WaygridConfig(AppConfig):
     """Registers the ``waygrid.*`` system checks; nothing else happens at start-up."""
@@ -16,7 +18,5 @@ class WaygridConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the system checks (tag ``waygrid``; E002 also ``security``, deploy only)."""
-        from .checks import check_deploy_settings, check_settings
-
         checks.register(check_settings, "waygrid")
         checks.register(check_deploy_settings, "waygrid", checks.Tags.security, deploy=True)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
-import logging
-import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from asgiref.sync import sync_to_async
-from django.db import connections, transaction
+from django.db import transaction
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 from django.utils.asyncio import async_unsafe
 
-from waygrid import Spec, SpecError
+from waygrid import Spec
 from waygrid.client import (
     DEFAULT_MAX_RETRIES,
     ClientConfig,
@@ -32,37 +27,12 @@ from waygrid.client import (
 
 from ._loop import LoopThread
 from .conf import OutboxSettings, get_settings
+from .outbox import DispatchResult, InFlight, Sender, enqueue_new
 
-if TYPE_CHECKING:  # the outbox needs the app registry; direct submission does not
+if TYPE_CHECKING:
     from .models import Submission
-    from .outbox import DispatchResult
 
 __all__ = ["InFlight", "WaygridService", "get_service"]
-
-logger = logging.getLogger("waygrid_django")
-
-_Flying = dict["concurrent.futures.Future[SubmitResult | BaseException]", "Submission"]
-"""Sends in flight, and their rows."""
-
-COLLECT = 0.02
-"""Seconds a sender waits after an answer for more, to record them together (20 ms)."""
-
-
-class InFlight:
-    """Sends a dispatcher carries over from one `WaygridService.dispatch_pass` to the next."""
-
-    __slots__ = ("_sends",)
-
-    def __init__(self) -> None:
-        """Nothing in flight yet."""
-        self._sends: _Flying = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._sends)
-
-    def __len__(self) -> int:
-        return len(self._sends)
-
 
 _SYNC_ONLY = "WaygridService.{} blocks: from async code, use `await service.a{}(...)`."
 
@@ -119,14 +89,11 @@ class WaygridService:
             config = ClientConfig(base_url, api_key, **options)
         self._config = config
         self._transport = transport
-        self.outbox_settings = outbox or OutboxSettings()
-        """The outbox options this service sends with."""
         self._loop = LoopThread("waygrid-service")
         self._pools = 0
         self._client = self._make_client(generation=1)  # fails fast on a bad argument
         self._display_url = redact_url(config.base_url)
-        self._recorder: tuple[int, ThreadPoolExecutor] | None = None
-        self._recorder_lock = threading.Lock()
+        self._outbox = Sender(outbox or OutboxSettings(), self._loop.submit, self._client_here)
 
     @classmethod
     def from_settings(cls, *, transport: httpx.AsyncBaseTransport | None = None) -> WaygridService:
@@ -223,6 +190,11 @@ class WaygridService:
 
     # --- The outbox ----------------------------------------------------------------------------
 
+    @property
+    def outbox_settings(self) -> OutboxSettings:
+        """The outbox options this service sends with."""
+        return self._outbox.settings
+
     def submit_on_commit(
         self,
         spec: Spec,
@@ -259,13 +231,12 @@ class WaygridService:
             ValueError: ``idempotency_key`` or ``reference`` is malformed, or the key is taken
                 by a row with another spec or payload; nothing was written.
         """
-        from .outbox import enqueue_new
-
         row, created = enqueue_new(
             spec, payload, using=using, idempotency_key=idempotency_key, reference=reference
         )
         if self.outbox_settings.send_on_commit and created:
-            transaction.on_commit(partial(self._send_after_commit, row, using), using=using)
+            send = partial(self._outbox.send_after_commit, row, using)
+            transaction.on_commit(send, using=using)
         return row
 
     async def asubmit_on_commit(
@@ -282,12 +253,6 @@ class WaygridService:
             spec, payload, idempotency_key=idempotency_key, reference=reference, using=using
         )
 
-    def _send_after_commit(self, row: Submission, using: str | None) -> None:
-        try:
-            self._send_given([row], using, budget=self.outbox_settings.inline_budget)
-        except Exception:  # the caller's transaction is committed: never fail it afterwards
-            logger.exception("Submission %s stays pending: sending after commit failed", row.pk)
-
     @async_unsafe(_SYNC_ONLY.format("send()", "send"))
     def send(
         self, submissions: Iterable[Submission], *, using: str | None = None
@@ -296,28 +261,7 @@ class WaygridService:
 
         The given objects are updated with the outcome.
         """
-        return self._send_given(list(submissions), using, budget=None)
-
-    def _send_given(
-        self, submissions: list[Submission], using: str | None, budget: float | None
-    ) -> DispatchResult:
-        from .outbox import claim, copy_state
-
-        given = {row.pk: row for row in submissions}
-        waiting = list(given)
-
-        def take(count: int, lease: float) -> list[Submission]:
-            # Skipping rows that cannot be claimed (submitted, failed, held): [] only at the end.
-            rows: list[Submission] = []
-            while waiting and not rows:
-                picked, waiting[:] = waiting[:count], waiting[count:]
-                rows = claim(lease=lease, limit=count, using=using, pks=picked)
-            return rows
-
-        result, claimed, _ = self._pump(take, len(given), using, budget)
-        for row in claimed:
-            copy_state(row, given[row.pk])
-        return result
+        return self._outbox.send(list(submissions), using)
 
     @async_unsafe(_SYNC_ONLY.format("dispatch()", "dispatch"))
     def dispatch(
@@ -329,7 +273,7 @@ class WaygridService:
         flight), each with its own lease that its send cannot outlive.
         """
         limit = batch_size or self.outbox_settings.batch_size
-        return self._dispatch_pass(limit, using, {})[0]
+        return self._outbox.dispatch_pass(InFlight(), limit, using)[0]
 
     @async_unsafe(_SYNC_ONLY.format("dispatch_pass()", "dispatch_pass"))
     def dispatch_pass(
@@ -351,135 +295,7 @@ class WaygridService:
             The outcomes recorded, and whether more rows may be due.
         """
         limit = self.outbox_settings.batch_size if batch_size is None else batch_size
-        return self._dispatch_pass(limit, using, in_flight._sends, drain=drain)
-
-    def _dispatch_pass(
-        self, limit: int, using: str | None, flying: _Flying, *, drain: bool = True
-    ) -> tuple[DispatchResult, bool]:
-        from .outbox import claim
-
-        def take(count: int, lease: float) -> list[Submission]:
-            return claim(lease=lease, limit=count, using=using)
-
-        result, claimed, more = self._pump(take, limit, using, None, flying=flying, drain=drain)
-        return result, more and len(claimed) >= limit
-
-    def _pump(
-        self,
-        take: Callable[[int, float], list[Submission]],
-        limit: int,
-        using: str | None,
-        budget: float | None,
-        *,
-        flying: _Flying | None = None,
-        drain: bool = True,
-    ) -> tuple[DispatchResult, list[Submission], bool]:
-        """Claim rows as send slots free up, send each at once, record outcomes as they come.
-
-        Each row is claimed right before it is sent, with a lease of ``WAYGRID_OUTBOX_LEASE``
-        seconds; its send gets the lease minus `lease_margin` as deadline (measured from just
-        before the claim), so an answer can only arrive while the row is still ours, and the
-        outcome is written only where the claim token still matches. With ``budget``, the
-        caller waits that long at most; sends still running then are recorded in the
-        background when they end. ``flying`` carries sends over between passes (see
-        `dispatch_pass`). Returns the result, every row claimed, and whether the last claim
-        found rows.
-        """
-        from .outbox import SEND_CONCURRENCY, DispatchResult, lease_margin
-
-        settings = self.outbox_settings
-        lease = settings.lease
-        margin = lease_margin(lease)
-        refill = max(1, SEND_CONCURRENCY // 2)
-        stop_at = None if budget is None else time.monotonic() + budget
-        flying = {} if flying is None else flying
-        specs: dict[str, Spec | SpecError] = {}
-        claimed: list[Submission] = []
-        total = DispatchResult()
-        more = True
-        while True:
-            free = SEND_CONCURRENCY - len(flying)
-            if more and len(claimed) < limit and (free >= refill or not flying):
-                started = time.monotonic()
-                rows = take(min(free, limit - len(claimed)), lease)
-                more = bool(rows)
-                claimed.extend(rows)
-                for row in rows:
-                    spec = specs.get(row.spec_json)
-                    if spec is None:
-                        spec = specs[row.spec_json] = _read_spec(row.spec_json)
-                    send = self._send_row(row, spec, started + lease - margin)
-                    flying[self._loop.submit(send)] = row
-            if not flying:
-                break
-            if not drain and more and len(claimed) >= limit and total.claimed:
-                break  # the rest stay in flight for the next pass
-            timeout = None if stop_at is None else max(0.0, stop_at - time.monotonic())
-            done, _ = concurrent.futures.wait(
-                flying, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            if done and len(done) < refill < len(flying):
-                # Give the next answers a moment (COLLECT s) to arrive as well: one statement
-                # records them all, and the database commits once instead of once per row.
-                done, _ = concurrent.futures.wait(flying, timeout=COLLECT)
-            if done:
-                rows = [flying.pop(future) for future in done]
-                total += self._record(rows, [future.result() for future in done], using)
-            elif stop_at is not None and time.monotonic() >= stop_at:
-                for future, row in flying.items():
-                    future.add_done_callback(partial(self._record_later, row, using))
-                flying.clear()
-                break
-        return total, claimed, more
-
-    async def _send_row(
-        self, row: Submission, spec: Spec | SpecError, send_until: float
-    ) -> SubmitResult | BaseException:
-        from .outbox import send_row
-
-        return await send_row(self._client_here(), row, spec, send_until)
-
-    def _record(
-        self,
-        rows: list[Submission],
-        outcomes: list[SubmitResult | BaseException],
-        using: str | None,
-    ) -> DispatchResult:
-        from .outbox import record
-
-        return record(rows, outcomes, self.outbox_settings, using=using)
-
-    def _record_later(
-        self,
-        row: Submission,
-        using: str | None,
-        future: concurrent.futures.Future[SubmitResult | BaseException],
-    ) -> None:
-        """Record a send the committing thread stopped waiting for (in a recorder thread)."""
-        if future.cancelled():
-            return  # the service closed: the row's lease runs out, a dispatcher sends it
-        try:
-            self._recorder_pool().submit(self._record_in_thread, row, using, future.result())
-        except RuntimeError:  # shutting down
-            logger.warning("Submission %s: outcome not recorded (shutting down)", row.pk)
-
-    def _record_in_thread(
-        self, row: Submission, using: str | None, outcome: SubmitResult | BaseException
-    ) -> None:
-        try:
-            self._record([row], [outcome], using)
-        except Exception:
-            logger.exception("Submission %s: recording the outcome failed", row.pk)
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    def _recorder_pool(self) -> ThreadPoolExecutor:
-        with self._recorder_lock:
-            recorder = self._recorder
-            if recorder is None or recorder[0] != os.getpid():
-                pool = ThreadPoolExecutor(1, thread_name_prefix="waygrid-record")
-                recorder = self._recorder = (os.getpid(), pool)
-            return recorder[1]
+        return self._outbox.dispatch_pass(in_flight, limit, using, drain=drain)
 
     # --- Lifecycle -----------------------------------------------------------------------------
 
@@ -489,18 +305,7 @@ class WaygridService:
     def close(self) -> None:
         """Close the connection pool and stop the service's loop thread (idempotent)."""
         self._loop.close(self._aclose_client())
-        with self._recorder_lock:
-            recorder, self._recorder = self._recorder, None
-        if recorder is not None and recorder[0] == os.getpid():
-            recorder[1].shutdown(wait=True)
-
-
-def _read_spec(text: str) -> Spec | SpecError:
-    """The spec of a stored row, or why it cannot be read (the row then fails for good)."""
-    try:
-        return Spec.from_json(text)
-    except SpecError as exc:
-        return exc
+        self._outbox.close()
 
 
 _default: WaygridService | None = None

@@ -12,10 +12,9 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from ...conf import SEND_CONCURRENCY
 from ...models import Submission
-from ...outbox import DispatchResult
-from ...service import InFlight, get_service
+from ...outbox import SEND_CONCURRENCY, DispatchResult, InFlight
+from ...service import get_service
 
 
 def _drop_broken_connections() -> None:
