@@ -277,7 +277,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.format == "mermaid":
         sys.stdout.write(to_mermaid(dag))
     else:
-        from .devserver._views import dag_to_dict
+        from .dag import dag_to_dict
 
         _print(json.dumps(dag_to_dict(dag), indent=2, ensure_ascii=False))
     return 0
