@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -20,6 +19,7 @@ from ._config import (
     check_retries,
     default_headers,
 )
+from ._pool import Pool
 from ._responses import Redactor
 from ._retry import RetrySettings
 from .config import (
@@ -39,13 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "WaygridClient"]
 
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # not under asyncio (e.g. trio): connections are not tied to a loop
-        return None
 
 
 class WaygridClient:
@@ -89,16 +82,7 @@ class WaygridClient:
         '01J9Z8Q4W5X6Y7Z8A9B0C1D2E3'
     """
 
-    __slots__ = (
-        "_config",
-        "_depth",
-        "_endpoint",
-        "_has_key",
-        "_headers",
-        "_http",
-        "_http_loop",
-        "_transport",
-    )
+    __slots__ = ("_config", "_depth", "_endpoint", "_has_key", "_pool")
 
     def __init__(
         self,
@@ -212,10 +196,7 @@ class WaygridClient:
             attempt_timeout=config.effective_attempt_timeout,
         )
         self._has_key = bool(config.api_key)
-        self._headers = default
-        self._transport = transport
-        self._http: httpx.AsyncClient | None = None
-        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._pool = Pool(default, config.http_timeout, config.limits, transport)
         self._depth = 0
 
     @classmethod
@@ -325,25 +306,7 @@ class WaygridClient:
 
     async def aclose(self) -> None:
         """Close the connection pool. The client stays usable: a later submit opens a new one."""
-        http, self._http = self._http, None
-        if http is not None and self._http_loop is _running_loop():
-            await http.aclose()
-
-    def _client(self) -> httpx.AsyncClient:
-        http = self._http
-        loop = _running_loop()
-        if http is None or http.is_closed or loop is not self._http_loop:
-            # A pool opened under another (probably finished) event loop cannot be used or even
-            # closed from this one; it is dropped.
-            http = httpx.AsyncClient(
-                headers=self._headers,
-                timeout=self._config.http_timeout,
-                limits=self._config.limits,
-                transport=self._transport,
-                follow_redirects=False,
-            )
-            self._http, self._http_loop = http, loop
-        return http
+        await self._pool.aclose()
 
     async def submit(
         self,
@@ -404,4 +367,4 @@ class WaygridClient:
             key = os.urandom(16).hex()  # a random 128-bit key, cheaper than uuid4().hex
         else:
             key = check_idempotency_key(idempotency_key)
-        return await send_with_retries(self._endpoint, self._client, body, key, retries, total)
+        return await send_with_retries(self._endpoint, self._pool, body, key, retries, total)
