@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from waygrid import WaygridError
-from waygrid.cli import _client_config, build_parser
+from waygrid.cli import build_parser
+from waygrid.cli._submit import client_config as _client_config
 from waygrid.client import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_RETRIES,

@@ -19,11 +19,12 @@ from waygrid import JoinStrategy, Node, Spec
 from waygrid._json import loads_strict
 from waygrid.devserver import INVALID_BODY
 from waygrid.devserver._circe import spaces2
+from waygrid.devserver._dumps import dumps
 from waygrid.devserver._ingest import Rejected, ingest
 from waygrid.devserver._page import _section
 from waygrid.devserver._runs import Runs
 from waygrid.devserver._store import Traversal
-from waygrid.devserver._views import dumps, traversal_detail
+from waygrid.devserver._views import traversal_detail
 
 SCALES = (1, 4, 16)
 # Linear growth gives 16x at 16x the input; quadratic would give 256x. The slack covers a shared,

@@ -107,6 +107,12 @@ class SpecDecodeError(SpecError):
         self.stage = stage
         super().__init__(f"{path}: {reason}")
 
+    @property
+    def issue(self) -> ValidationIssue:
+        """This error as a validation issue, code ``"decode"``, as every command and adapter
+        reports it (``waygrid validate``, the 422 problem documents)."""
+        return ValidationIssue("error", "decode", self.path, self.reason)
+
 
 class SpecValidationError(SpecError):
     """The spec decodes, but the server's compiler (or strict validation) rejects it.

@@ -105,8 +105,9 @@ def problem_for(exc: WaygridError, *, retry_after: int = 5) -> Problem:
         503
     """
     if isinstance(exc, SpecDecodeError):  # reading a spec from the request: the caller's input
-        decode = ValidationIssue("error", "decode", exc.path, exc.reason)
-        return Problem(422, "invalid-spec", _INVALID, str(exc), (decode,), log_level=logging.INFO)
+        return Problem(
+            422, "invalid-spec", _INVALID, str(exc), (exc.issue,), log_level=logging.INFO
+        )
     if isinstance(exc, (SpecError, SpecRejectedError)):
         # The app built this spec (or payload): a bug on the server side, not in the request.
         issues: tuple[ValidationIssue, ...]

@@ -16,6 +16,7 @@ from waygrid.errors import (
     WaygridStatusError,
 )
 
+from ._answers import CAP_TEXT
 from ._retry import RETRYABLE_STATUSES, parse_retry_after
 
 __all__ = ["Redactor", "StatusFailure", "classify_status", "parse_success"]
@@ -28,7 +29,6 @@ _REJECTED_PREFIXES = (
 _COMPILER_ERROR = "RouteCompilerError"
 _REDACTED = "[redacted]"
 _SNIPPET_CHARS = 500
-_CAP_TEXT = "1 MiB"
 
 
 class Redactor:
@@ -243,7 +243,7 @@ def classify_status(
         )
     if cut:
         error.body_truncated = True
-        error.args = (f"{error.args[0]} [response body cut at {_CAP_TEXT}]",)
+        error.args = (f"{error.args[0]} [response body cut at {CAP_TEXT}]",)
     return StatusFailure(error, retryable, retry_after, label)
 
 

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import math
 import os
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import anyio
 import httpx
 
-from waygrid.errors import (
-    SpecError,
-    WaygridConnectionError,
-    WaygridError,
-    WaygridStatusError,
-    WaygridTimeoutError,
-)
-
+from ._answers import MAX_RESPONSE_BYTES
+from ._attempts import Endpoint, send_with_retries
+from ._body import ingest_body
 from ._config import (
     check_base_url,
     check_deadline,
@@ -31,8 +19,9 @@ from ._config import (
     check_retries,
     default_headers,
 )
-from ._responses import Redactor, classify_status, parse_success
-from ._retry import RetrySettings, TransportFailure, classify_transport_error
+from ._pool import Pool
+from ._responses import Redactor
+from ._retry import RetrySettings
 from .config import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_CAP,
@@ -49,38 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "WaygridClient"]
 
-logger = logging.getLogger("waygrid")
-_SERVER_REJECTS = frozenset({"unsupported-by-server"})
-"""Warning codes that mean today's server will reject the spec."""
-
-MAX_RESPONSE_BYTES: Final = 1024 * 1024
-"""The most bytes of an answer the client reads (1 MiB). A longer body is cut there, its connection
-closed, and the error says so; exceptions keep at most this much of it."""
-_CAP_TEXT: Final = "1 MiB"
-
 _ClientT = TypeVar("_ClientT", bound="WaygridClient")
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """What one attempt got back: at most `MAX_RESPONSE_BYTES` of the body."""
-
-    status: int
-    phrase: str
-    retry_after: str | None
-    content: bytes
-    cut: bool
-    """Whether the body was longer than `MAX_RESPONSE_BYTES` and cut there."""
-
-
-_PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # not under asyncio (e.g. trio): connections are not tied to a loop
-        return None
 
 
 class WaygridClient:
@@ -124,23 +82,7 @@ class WaygridClient:
         '01J9Z8Q4W5X6Y7Z8A9B0C1D2E3'
     """
 
-    __slots__ = (
-        "_attempt_timeout",
-        "_config",
-        "_deadline",
-        "_depth",
-        "_display_url",
-        "_has_key",
-        "_headers",
-        "_http",
-        "_http_loop",
-        "_ingest_url",
-        "_limits",
-        "_redact",
-        "_retry",
-        "_timeout",
-        "_transport",
-    )
+    __slots__ = ("_config", "_depth", "_endpoint", "_has_key", "_pool")
 
     def __init__(
         self,
@@ -240,25 +182,21 @@ class WaygridClient:
         if ingest.password:
             secrets.append(ingest.password)
         self._config = config
-        self._ingest_url = ingest
-        self._display_url = display
-        self._has_key = bool(config.api_key)
-        self._headers = default
-        self._redact = Redactor(secrets)
-        self._timeout = config.http_timeout
-        self._attempt_timeout = config.effective_attempt_timeout
-        self._deadline = config.deadline
-        self._limits = config.limits
-        self._transport = transport
-        self._retry = RetrySettings(
-            max_retries=config.max_retries,
-            backoff_base=config.backoff_base,
-            backoff_cap=config.backoff_cap,
-            retry_after_cap=config.retry_after_cap,
-            retry_read_timeouts=config.retry_read_timeouts,
+        self._endpoint = Endpoint(
+            url=ingest,
+            display_url=display,
+            redact=Redactor(secrets),
+            retry=RetrySettings(
+                max_retries=config.max_retries,
+                backoff_base=config.backoff_base,
+                backoff_cap=config.backoff_cap,
+                retry_after_cap=config.retry_after_cap,
+                retry_read_timeouts=config.retry_read_timeouts,
+            ),
+            attempt_timeout=config.effective_attempt_timeout,
         )
-        self._http: httpx.AsyncClient | None = None
-        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._has_key = bool(config.api_key)
+        self._pool = Pool(default, config.http_timeout, config.limits, transport)
         self._depth = 0
 
     @classmethod
@@ -328,28 +266,28 @@ class WaygridClient:
     @property
     def base_url(self) -> str:
         """The ingest address requests go to (credentials in the URL, if any, hidden)."""
-        return self._display_url
+        return self._endpoint.display_url
 
     @property
     def max_retries(self) -> int:
         """Retries after the first attempt."""
-        return self._retry.max_retries
+        return self._config.max_retries
 
     @property
     def attempt_timeout(self) -> float | None:
         """The most seconds one attempt may take as a whole (None: no attempt deadline)."""
-        return self._attempt_timeout
+        return self._endpoint.attempt_timeout
 
     @property
     def deadline(self) -> float | None:
         """The default total deadline of a ``submit()``, in seconds (None: none)."""
-        return self._deadline
+        return self._config.deadline
 
     def __repr__(self) -> str:
         key = "'***'" if self._has_key else "None"
         return (
-            f"{type(self).__name__}(base_url={self._display_url!r}, api_key={key}, "
-            f"max_retries={self._retry.max_retries})"
+            f"{type(self).__name__}(base_url={self._endpoint.display_url!r}, api_key={key}, "
+            f"max_retries={self._config.max_retries})"
         )
 
     async def __aenter__(self: _ClientT) -> _ClientT:
@@ -368,50 +306,7 @@ class WaygridClient:
 
     async def aclose(self) -> None:
         """Close the connection pool. The client stays usable: a later submit opens a new one."""
-        http, self._http = self._http, None
-        if http is not None and self._http_loop is _running_loop():
-            await http.aclose()
-
-    def _client(self) -> httpx.AsyncClient:
-        http = self._http
-        loop = _running_loop()
-        if http is None or http.is_closed or loop is not self._http_loop:
-            # A pool opened under another (probably finished) event loop cannot be used or even
-            # closed from this one; it is dropped.
-            http = httpx.AsyncClient(
-                headers=self._headers,
-                timeout=self._timeout,
-                limits=self._limits,
-                transport=self._transport,
-                follow_redirects=False,
-            )
-            self._http, self._http_loop = http, loop
-        return http
-
-    def _body(self, spec: Spec, payload: JsonPayload, validate: bool) -> bytes:
-        if not callable(getattr(spec, "to_json", None)):
-            raise TypeError(f"submit() needs a waygrid.Spec, got {type(spec).__name__}")
-        if validate:  # the spec computes its warnings and its JSON once (it is immutable)
-            self._validate(spec)
-        try:
-            graph = spec.to_json().encode("utf-8")
-        except UnicodeEncodeError:
-            raise SpecError("the spec contains text that is not valid Unicode") from None
-        prefix = b'{"graph":' + graph
-        if payload is None:
-            return prefix + b"}"
-        try:
-            encoded = _PAYLOAD_ENCODER.encode(payload)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise SpecError(f"payload is not JSON-serializable: {exc}") from None
-        return b"".join((prefix, b',"payload":', encoded.encode("ascii"), b"}"))
-
-    def _validate(self, spec: Spec) -> None:
-        for issue in spec.validate():
-            # A warning that today's server will reject the spec is worth a WARNING; the
-            # others describe documented limits or runtime behaviour.
-            level = logging.WARNING if issue.code in _SERVER_REJECTS else logging.INFO
-            logger.log(level, "spec validation: %s", issue)
+        await self._pool.aclose()
 
     async def submit(
         self,
@@ -462,180 +357,14 @@ class WaygridClient:
             ValueError: ``max_retries`` or ``deadline`` is malformed (nothing was sent).
         """
         retries = (
-            self._retry.max_retries
+            self._config.max_retries
             if max_retries is None
             else check_retries("max_retries", max_retries)
         )
-        total = self._deadline if deadline is None else check_deadline("deadline", deadline)
-        body = self._body(spec, payload, validate)
+        total = self._config.deadline if deadline is None else check_deadline("deadline", deadline)
+        body = ingest_body(spec, payload, validate)
         if idempotency_key is None:
             key = os.urandom(16).hex()  # a random 128-bit key, cheaper than uuid4().hex
         else:
             key = check_idempotency_key(idempotency_key)
-        headers = {"Idempotency-Key": key}
-        url = self._ingest_url
-        settings = self._retry
-        per_attempt = self._attempt_timeout
-        total_at = math.inf if total is None else anyio.current_time() + total
-        attempt = 0
-        while True:
-            attempt += 1
-            debug = logger.isEnabledFor(logging.DEBUG)
-            started = time.perf_counter() if debug else 0.0
-            attempt_at = math.inf if per_attempt is None else anyio.current_time() + per_attempt
-            answer: _Answer | None = None
-            error: WaygridError | None = None
-            retryable, retry_after, summary = False, None, ""
-            with anyio.CancelScope(deadline=min(attempt_at, total_at)) as scope:
-                try:
-                    answer = await self._send(url, body, headers)
-                except httpx.HTTPError as exc:
-                    failure = classify_transport_error(exc, settings.retry_read_timeouts)
-                    error = self._transport_error(exc, failure, attempt)
-                    retryable, summary = failure.retryable, type(exc).__name__
-            if scope.cancelled_caught:
-                which: Literal["attempt", "total"] = (
-                    "total" if total_at <= attempt_at else "attempt"
-                )
-                error = self._deadline_error(
-                    which, total if which == "total" else per_attempt, attempt
-                )
-                retryable = which == "attempt" and settings.retry_read_timeouts
-                summary = f"{which} deadline"
-                answer = None
-            if answer is not None:
-                status = answer.status
-                if debug:
-                    logger.debug(
-                        "POST %s -> %d (attempt %d, %.1f ms)",
-                        self._display_url,
-                        status,
-                        attempt,
-                        (time.perf_counter() - started) * 1000.0,
-                    )
-                if 200 <= status < 300:
-                    ids = None if answer.cut else parse_success(answer.content)
-                    if ids is not None:
-                        return SubmitResult(ids[0], ids[1], key, attempt, status)
-                    error = self._malformed_success(status, answer)
-                else:
-                    outcome = classify_status(
-                        status,
-                        answer.phrase,
-                        answer.content,
-                        answer.retry_after,
-                        url=self._display_url,
-                        idempotency_key=key,
-                        attempts=attempt,
-                        redact=self._redact,
-                        cut=answer.cut,
-                    )
-                    error, retryable = outcome.error, outcome.retryable
-                    retry_after, summary = outcome.retry_after, outcome.summary
-            assert error is not None
-            if not retryable or attempt > retries:
-                raise error
-            delay = settings.delay(attempt, retry_after)
-            if anyio.current_time() + delay >= total_at:
-                raise WaygridTimeoutError(
-                    f"POST {self._display_url}: the total deadline (deadline={total:g} s) would "
-                    f"run out before retry {attempt} of {retries} (due in {delay:.2f} s); "
-                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
-                    f"Last failure: {error}",
-                    deadline="total",
-                ) from None
-            logger.info(
-                "POST %s failed (%s), retry %d of %d in %.2f s",
-                self._display_url,
-                summary,
-                attempt,
-                retries,
-                delay,
-            )
-            await anyio.sleep(delay)
-
-    def _deadline_error(
-        self, which: Literal["attempt", "total"], seconds: float | None, attempt: int
-    ) -> WaygridTimeoutError:
-        after = f" (attempt {attempt})" if attempt > 1 else ""
-        if which == "total":
-            limit = f"the total deadline (deadline={seconds:g} s) ran out"
-        else:
-            limit = f"the attempt deadline (attempt_timeout={seconds:g} s) ran out"
-        retry = (
-            ""
-            if which == "total" or self._retry.retry_read_timeouts
-            else "; not retried, as the server may have processed the request "
-            "(pass retry_read_timeouts=True to retry)"
-        )
-        logger.debug("POST %s: %s%s", self._display_url, limit, after)
-        return WaygridTimeoutError(
-            f"POST {self._display_url} timed out: {limit} before the answer was complete"
-            f"{after}{retry}",
-            deadline=which,
-        )
-
-    def _transport_error(
-        self, exc: httpx.HTTPError, failure: TransportFailure, attempt: int
-    ) -> WaygridConnectionError:
-        detail = self._redact(str(exc).strip())
-        cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-        after = f" after {attempt} attempts" if attempt > 1 else ""
-        logger.debug("POST %s: %s while %s", self._display_url, cause, failure.phase)
-        if isinstance(exc, httpx.ReadTimeout) and not self._retry.retry_read_timeouts:
-            return WaygridTimeoutError(
-                f"POST {self._display_url} timed out {failure.phase}{after} ({cause}); not "
-                "retried, as the server may have processed the request "
-                "(pass retry_read_timeouts=True to retry)"
-            )
-        if failure.timeout:
-            return WaygridTimeoutError(
-                f"POST {self._display_url} timed out {failure.phase}{after} ({cause})"
-            )
-        return WaygridConnectionError(
-            f"POST {self._display_url} failed while {failure.phase}{after} ({cause})"
-        )
-
-    async def _send(self, url: httpx.URL, body: bytes, headers: dict[str, str]) -> _Answer:
-        """POST and read at most `MAX_RESPONSE_BYTES` of the answer; a longer one is cut and its
-        connection closed (closing a partly read response never returns it to the pool)."""
-        http = self._client()
-        request = http.build_request("POST", url, content=body, headers=headers)
-        response = await http.send(request, stream=True)
-        try:
-            chunks: list[bytes] = []
-            room = MAX_RESPONSE_BYTES
-            cut = False
-            async for chunk in response.aiter_bytes():
-                if len(chunk) > room:
-                    chunks.append(chunk[:room])
-                    cut = True
-                    break
-                chunks.append(chunk)
-                room -= len(chunk)
-        finally:
-            await response.aclose()
-        return _Answer(
-            response.status_code,
-            response.reason_phrase,
-            response.headers.get("retry-after"),
-            b"".join(chunks),
-            cut,
-        )
-
-    def _malformed_success(self, status: int, answer: _Answer) -> WaygridError:
-        text = self._redact(answer.content.decode("utf-8", errors="replace"))
-        shown = text.strip()[:200]
-        if answer.cut:
-            what = f"a body longer than {_CAP_TEXT} (cut at {_CAP_TEXT}) instead of the expected"
-        else:
-            what = "without the expected"
-        error = WaygridStatusError(
-            f"POST {self._display_url} answered {status} {what} "
-            f'{{"traversalId": ..., "dagHash": ...}} body; is base_url the address of a Waygrid '
-            f"server? (got {shown!r})",
-            status_code=status,
-            body=text,
-        )
-        error.body_truncated = answer.cut
-        return error
+        return await send_with_retries(self._endpoint, self._pool, body, key, retries, total)

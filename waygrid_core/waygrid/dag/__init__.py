@@ -4,6 +4,7 @@ from ._assets import MERMAID_VERSION, mermaid_script
 from ._compiler import MAX_DEPTH, CompiledDag, CompiledEdge, CompiledNode, compile_spec
 from ._mermaid import to_mermaid
 from ._validate import validate_spec
+from ._views import dag_to_dict
 
 __all__ = [
     "MAX_DEPTH",
@@ -12,6 +13,7 @@ __all__ = [
     "CompiledEdge",
     "CompiledNode",
     "compile_spec",
+    "dag_to_dict",
     "mermaid_script",
     "to_mermaid",
     "validate_spec",

@@ -47,11 +47,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..dag import dag_to_dict
 from ._ingest import INFINITE_DURATION, INVALID_BODY, MALFORMED_BODY
 from ._state import DevState, Fault
 from ._store import Traversal, TraversalStore
 from ._ulid import ULID_PATTERN
-from ._views import dag_to_dict
 
 if TYPE_CHECKING:
     from ._app import DEFAULT_MAX_BODY_BYTES, create_app, get_state

@@ -11,6 +11,7 @@ from .._json import loads_strict
 from ..dag import compile_spec
 from ..errors import SpecDecodeError, SpecValidationError, ValidationIssue
 from ._circe import spaces2
+from ._dumps import dumps
 
 __all__ = [
     "INFINITE_DURATION",
@@ -18,7 +19,6 @@ __all__ = [
     "MALFORMED_BODY",
     "Accepted",
     "Rejected",
-    "error_body",
     "ingest",
 ]
 
@@ -59,15 +59,7 @@ class Rejected:
         }
         if self.issues:
             document["issues"] = [issue.to_dict() for issue in self.issues]
-        return error_body(document)
-
-
-def error_body(document: dict[str, Any]) -> bytes:
-    """UTF-8 JSON for an error answer (escaped ASCII when the text holds lone surrogates)."""
-    try:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(document, separators=(",", ":")).encode("ascii")
+        return dumps(document)
 
 
 def _type_name(value: object) -> str:

@@ -1,4 +1,4 @@
-"""What the ``waygrid_*`` commands share: reading a spec file (as ``waygrid`` does), a payload."""
+"""What the ``waygrid_*`` commands share: reading a spec file (the core's reader), a payload."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from waygrid import Spec, SpecDecodeError
-from waygrid.cli import read_spec_file
 from waygrid.client import JsonPayload
+from waygrid.documents import SpecDocument
 
 __all__ = ["add_spec_arguments", "read_payload", "read_spec"]
 
@@ -37,12 +37,12 @@ def read_spec(file: str, *, as_server: bool = False) -> tuple[Spec, JsonPayload]
         CommandError: The file cannot be read or is not a spec (with the path of the problem).
     """
     try:
-        spec, payload = read_spec_file(file, as_server=as_server)
+        document = SpecDocument.from_file(file, mode="server" if as_server else "sdk")
     except SpecDecodeError as exc:
         raise CommandError(f"{file} is not a Waygrid spec: {exc}") from None
     except ValueError as exc:
         raise CommandError(str(exc)) from None  # names the file and the reason
-    return spec, payload
+    return document.spec, document.payload
 
 
 def read_payload(value: str | None) -> JsonPayload:

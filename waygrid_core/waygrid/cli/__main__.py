@@ -1,0 +1,7 @@
+"""``python -m waygrid.cli``: the ``waygrid`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
