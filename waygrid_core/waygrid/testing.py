@@ -25,7 +25,6 @@ fixtures are only defined when pytest is installed, and `DevServer` works withou
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from .client import WaygridClient
+    from .devserver._server import ServerThread
     from .simulate import Simulation
 
 __all__ = ["TEST_SPEED", "DevApp", "DevServer"]
@@ -250,9 +250,8 @@ class DevServer(_Handle):
         )
         self._requested_port = port
         self._log_level = log_level
-        self._thread: threading.Thread | None = None
-        self._server: Any = None
-        self._socket: Any = None
+        self._runner: ServerThread | None = None
+        self._stopped = False
         self.port = 0
         """The port it listens on (known once started)."""
         self.base_url = ""
@@ -264,46 +263,37 @@ class DevServer(_Handle):
             RuntimeError: when it is already running or does not start within 10 seconds.
             OSError: when the address cannot be bound.
         """
-        from .devserver._server import bind_socket, make_server, url_for
+        from .devserver._server import ServerThread, bind_socket, make_server, url_for
 
-        if self._thread is not None:
+        if self._runner is not None:
             raise RuntimeError("this DevServer was already started")
-        self._socket = bind_socket(self.host, self._requested_port)
-        self.port = self._socket.getsockname()[1]
-        self.base_url = url_for(self._socket)
-        self._server = make_server(self.app, log_level=self._log_level)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
+        sock = bind_socket(self.host, self._requested_port)
+        self.port = sock.getsockname()[1]
+        self.base_url = url_for(sock)
+        self._runner = ServerThread(
+            make_server(self.app, log_level=self._log_level),
+            sock,
             name=f"waygrid-dev-server:{self.port}",
-            daemon=True,
         )
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the Waygrid dev server did not start (see the log above)")
-            time.sleep(0.002)
+        try:
+            self._runner.start(_START_TIMEOUT)
+        except RuntimeError:
+            self._stopped = True
+            self.state.close()
+            raise RuntimeError("the Waygrid dev server did not start (see the log above)") from None
         return self
 
     def stop(self) -> None:
         """Stop serving and close the storage (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(_START_TIMEOUT)
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-        if self._server is not None:
-            self._server = None
+        if self._runner is not None and not self._stopped:
+            self._stopped = True
+            self._runner.stop(_START_TIMEOUT)
             self.state.close()
 
     @property
     def running(self) -> bool:
         """Whether the server thread is serving."""
-        return self._thread is not None and self._thread.is_alive() and self._server is not None
+        return self._runner is not None and not self._stopped and self._runner.alive
 
     def __enter__(self) -> DevServer:
         return self.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
     from ._state import DevState
 
-__all__ = ["bind_socket", "make_server", "serve", "url_for"]
+__all__ = ["ServerThread", "bind_socket", "make_server", "serve", "url_for"]
 
 
 def _counting_protocol(state: DevState) -> type[asyncio.Protocol]:
@@ -92,6 +94,46 @@ def make_server(
         backlog=2048,
     )
     return _Server(config, on_started)
+
+
+class ServerThread:
+    """A uvicorn ``server`` serving on a bound ``sock`` in a daemon thread (the one such loop:
+    `waygrid.testing.DevServer` and the test suite's servers both run on it)."""
+
+    def __init__(self, server: uvicorn.Server, sock: socket.socket, *, name: str) -> None:
+        """Prepare the thread; nothing runs until `start`."""
+        self.server = server
+        self.socket = sock
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True
+        )
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is serving."""
+        return self._thread.is_alive()
+
+    def start(self, timeout: float) -> None:
+        """Serve, returning once uvicorn accepts connections.
+
+        Raises:
+            RuntimeError: when it has not started within ``timeout`` seconds or its thread
+                ended (uvicorn has logged why); the thread is stopped and the socket closed.
+        """
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop(timeout)
+                raise RuntimeError("uvicorn did not start (see the log above)")
+            time.sleep(0.002)
+
+    def stop(self, timeout: float) -> None:
+        """Ask uvicorn to exit, wait up to ``timeout`` seconds for the thread, close the socket."""
+        self.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.socket.close()
 
 
 def serve(
