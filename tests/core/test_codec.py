@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.wire import wire_node
 from waygrid import (
     Condition,
     DeliveryStrategy,
@@ -23,19 +24,8 @@ from waygrid import (
 from waygrid._codec import decode_spec
 
 
-def _node(**extra: Any) -> dict[str, Any]:
-    node: dict[str, Any] = {
-        "type": "standard",
-        "address": "waygrid://processor/a",
-        "retryPolicy": {"type": "None"},
-        "deliveryStrategy": {"type": "Immediate"},
-    }
-    node.update(extra)
-    return node
-
-
 def _spec(*entries: dict[str, Any]) -> dict[str, Any]:
-    return {"entryPoints": list(entries) or [_node()], "repeatPolicy": {"type": "NoRepeat"}}
+    return {"entryPoints": list(entries) or [wire_node()], "repeatPolicy": {"type": "NoRepeat"}}
 
 
 def test_canonical_key_order_and_omitted_members() -> None:
@@ -169,32 +159,32 @@ def test_join_always_emits_its_strategy() -> None:
     [
         ([], "$", "a spec"),
         ({"entryPoints": [], "repeatPolicy": {"type": "NoRepeat"}}, "$.entryPoints", "non-empty"),
-        ({"entryPoint": _node(), "repeatPolicy": {"type": "NoRepeat"}}, "$.entryPoint", "unexpected field 'entryPoint'"),
-        ({"entryPoints": [_node()]}, "$.repeatPolicy", "missing"),
-        (_spec(_node(extra=1)), "$.entryPoints[0].extra", "unexpected field 'extra'"),
-        (_spec(_node(onTimeout=_node())), "$.entryPoints[0].onTimeout", "standard node"),
-        (_spec(_node(type="Standard")), "$.entryPoints[0].type", "unknown node type"),
+        ({"entryPoint": wire_node(), "repeatPolicy": {"type": "NoRepeat"}}, "$.entryPoint", "unexpected field 'entryPoint'"),
+        ({"entryPoints": [wire_node()]}, "$.repeatPolicy", "missing"),
+        (_spec(wire_node(extra=1)), "$.entryPoints[0].extra", "unexpected field 'extra'"),
+        (_spec(wire_node(onTimeout=wire_node())), "$.entryPoints[0].onTimeout", "standard node"),
+        (_spec(wire_node(type="Standard")), "$.entryPoints[0].type", "unknown node type"),
         (_spec({"address": "waygrid://a/b"}), "$.entryPoints[0].type", "no 'type'"),
-        (_spec(_node(address=5)), "$.entryPoints[0].address", "str"),
-        (_spec(_node(address="waygrid://a/b c")), "$.entryPoints[0].address", "not allowed"),
-        (_spec(_node(retryPolicy={"type": "NoRetry"})), "$.entryPoints[0].retryPolicy.type", "unknown retry policy 'NoRetry'"),
-        (_spec(_node(retryPolicy={"type": "Linear", "delay": "1s", "maxRetries": 1})), "$.entryPoints[0].retryPolicy.delay", "unexpected field 'delay'"),
-        (_spec(_node(retryPolicy={"type": "Linear", "base": "5 Seconds", "maxRetries": 1})), "$.entryPoints[0].retryPolicy.base", "duration"),
-        (_spec(_node(retryPolicy={"type": "Linear", "base": 5000, "maxRetries": 1})), "$.entryPoints[0].retryPolicy.base", "duration string"),
-        (_spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"})), "$.entryPoints[0].retryPolicy.maxRetries", "integer"),
-        (_spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": True})), "$.entryPoints[0].retryPolicy.maxRetries", "boolean"),
-        (_spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": 2**31})), "$.entryPoints[0].retryPolicy.maxRetries", "32-bit"),
-        (_spec(_node(deliveryStrategy={"type": "ScheduleAt", "time": "2030-01-01"})), "$.entryPoints[0].deliveryStrategy.time", "ISO-8601"),
-        (_spec(_node(parameters={"url": "https://x"})), '$.entryPoints[0].parameters.url', "typed parameter"),
-        (_spec(_node(parameters={"n": {"type": "IntVal", "value": 1.5}})), "$.entryPoints[0].parameters.n.value", "integer"),
-        (_spec(_node(parameters={"k": {"type": "Secret", "ref": {"field": "f"}}})), "$.entryPoints[0].parameters.k.ref.path", "missing"),
-        (_spec(_node(onConditions=[{"condition": {"type": "Always"}}])), "$.entryPoints[0].onConditions[0].to", "missing"),
-        (_spec(_node(onConditions=[{"condition": {"type": "Never"}, "to": _node()}])), "$.entryPoints[0].onConditions[0].condition.type", "unknown condition 'Never'"),
-        (_spec(_node(onConditions=[{"condition": {"type": "Not", "cond": {"type": "And", "all": [{"type": "Always", "x": 1}]}}, "to": _node()}])), "$.entryPoints[0].onConditions[0].condition.cond.all[0].x", "unexpected field"),
-        (_spec(_node(onSuccess={"type": "fork", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "joinNodeId": "p", "branches": {"odd name": 3}})), '$.entryPoints[0].onSuccess.branches["odd name"]', "a node"),
-        (_spec(_node(onSuccess={"type": "join", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "joinNodeId": "p"})), "$.entryPoints[0].onSuccess.strategy", "missing"),
-        (_spec(_node(onSuccess={"type": "fork", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "branches": {}, "onSuccess": None})), "$.entryPoints[0].onSuccess.onSuccess", "fork node"),
-        ({"entryPoints": [_node()], "repeatPolicy": {"type": "Times", "every": "1h", "time": 1, "times": 1}}, "$.repeatPolicy.times", "not both"),
+        (_spec(wire_node(address=5)), "$.entryPoints[0].address", "str"),
+        (_spec(wire_node(address="waygrid://a/b c")), "$.entryPoints[0].address", "not allowed"),
+        (_spec(wire_node(retryPolicy={"type": "NoRetry"})), "$.entryPoints[0].retryPolicy.type", "unknown retry policy 'NoRetry'"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "delay": "1s", "maxRetries": 1})), "$.entryPoints[0].retryPolicy.delay", "unexpected field 'delay'"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "base": "5 Seconds", "maxRetries": 1})), "$.entryPoints[0].retryPolicy.base", "duration"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "base": 5000, "maxRetries": 1})), "$.entryPoints[0].retryPolicy.base", "duration string"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"})), "$.entryPoints[0].retryPolicy.maxRetries", "integer"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": True})), "$.entryPoints[0].retryPolicy.maxRetries", "boolean"),
+        (_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": 2**31})), "$.entryPoints[0].retryPolicy.maxRetries", "32-bit"),
+        (_spec(wire_node(deliveryStrategy={"type": "ScheduleAt", "time": "2030-01-01"})), "$.entryPoints[0].deliveryStrategy.time", "ISO-8601"),
+        (_spec(wire_node(parameters={"url": "https://x"})), '$.entryPoints[0].parameters.url', "typed parameter"),
+        (_spec(wire_node(parameters={"n": {"type": "IntVal", "value": 1.5}})), "$.entryPoints[0].parameters.n.value", "integer"),
+        (_spec(wire_node(parameters={"k": {"type": "Secret", "ref": {"field": "f"}}})), "$.entryPoints[0].parameters.k.ref.path", "missing"),
+        (_spec(wire_node(onConditions=[{"condition": {"type": "Always"}}])), "$.entryPoints[0].onConditions[0].to", "missing"),
+        (_spec(wire_node(onConditions=[{"condition": {"type": "Never"}, "to": wire_node()}])), "$.entryPoints[0].onConditions[0].condition.type", "unknown condition 'Never'"),
+        (_spec(wire_node(onConditions=[{"condition": {"type": "Not", "cond": {"type": "And", "all": [{"type": "Always", "x": 1}]}}, "to": wire_node()}])), "$.entryPoints[0].onConditions[0].condition.cond.all[0].x", "unexpected field"),
+        (_spec(wire_node(onSuccess={"type": "fork", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "joinNodeId": "p", "branches": {"odd name": 3}})), '$.entryPoints[0].onSuccess.branches["odd name"]', "a node"),
+        (_spec(wire_node(onSuccess={"type": "join", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "joinNodeId": "p"})), "$.entryPoints[0].onSuccess.strategy", "missing"),
+        (_spec(wire_node(onSuccess={"type": "fork", "address": "waygrid://a/b", "retryPolicy": {"type": "None"}, "deliveryStrategy": {"type": "Immediate"}, "branches": {}, "onSuccess": None})), "$.entryPoints[0].onSuccess.onSuccess", "fork node"),
+        ({"entryPoints": [wire_node()], "repeatPolicy": {"type": "Times", "every": "1h", "time": 1, "times": 1}}, "$.repeatPolicy.times", "not both"),
     ],
 )  # fmt: skip
 def test_decode_errors_name_the_path(document: Any, path: str, message: str) -> None:
@@ -209,9 +199,9 @@ def test_decode_errors_name_the_path(document: Any, path: str, message: str) -> 
 def test_type_is_tolerated_on_every_object() -> None:
     """Like the server, the key `type` is accepted on the spec, edges and secret references."""
     document = _spec(
-        _node(
+        wire_node(
             parameters={"k": {"type": "Secret", "ref": {"type": "x", "path": "p"}}},
-            onConditions=[{"type": "edge", "condition": {"type": "Always"}, "to": _node()}],
+            onConditions=[{"type": "edge", "condition": {"type": "Always"}, "to": wire_node()}],
         )
     )
     document["type"] = "spec"
@@ -251,14 +241,16 @@ def test_documented_leniencies() -> None:
 
 def test_server_mode_reads_integers_inside_strings() -> None:
     """Without leniency the reader follows the server, which reads "3" as an integer."""
-    document = _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
+    document = _spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
     assert decode_spec(document, mode="server").entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
 
 
 def test_json_pointer_conditions_can_be_refused() -> None:
     """The reader refuses JsonExists/JsonEquals when asked to behave like today's server."""
     document = _spec(
-        _node(onConditions=[{"condition": {"type": "JsonExists", "pointer": "/a"}, "to": _node()}])
+        wire_node(
+            onConditions=[{"condition": {"type": "JsonExists", "pointer": "/a"}, "to": wire_node()}]
+        )
     )
     assert Spec.from_dict(document)
     with pytest.raises(SpecDecodeError, match="not supported by the server"):
@@ -280,7 +272,7 @@ def test_from_json_rejects_duplicate_keys_and_bad_json() -> None:
 
 def test_infinite_duration_is_a_plain_decode_error() -> None:
     """An infinite duration is a SpecDecodeError at its path; the public stage says only "decode"."""
-    document = _spec(_node(deliveryStrategy={"type": "ScheduleAfter", "delay": "Inf"}))
+    document = _spec(wire_node(deliveryStrategy={"type": "ScheduleAfter", "delay": "Inf"}))
     with pytest.raises(SpecDecodeError) as caught:
         Spec.from_dict(document)
     assert caught.value.stage == "decode"

@@ -5,28 +5,13 @@ from __future__ import annotations
 import json
 import math
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
+from tests.wire import wire_node, wire_spec
 from waygrid import RetryPolicy, Spec, SpecDecodeError, SpecError
 from waygrid._codec import decode_spec
 from waygrid.parameters import FloatVal
-
-
-def _node(**extra: Any) -> dict[str, Any]:
-    node: dict[str, Any] = {
-        "type": "standard",
-        "address": "waygrid://processor/a",
-        "retryPolicy": {"type": "None"},
-        "deliveryStrategy": {"type": "Immediate"},
-    }
-    node.update(extra)
-    return node
-
-
-def _spec(node: dict[str, Any]) -> dict[str, Any]:
-    return {"entryPoints": [node], "repeatPolicy": {"type": "NoRepeat"}}
 
 
 def _server(document: object) -> Spec:
@@ -34,9 +19,9 @@ def _server(document: object) -> Spec:
 
 
 NAN_DOCUMENTS = {
-    "float-parameter": _spec(_node(parameters={"x": {"type": "FloatVal", "value": None}})),
-    "polynomial-power": _spec(
-        _node(retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3, "power": None})
+    "float-parameter": wire_spec(wire_node(parameters={"x": {"type": "FloatVal", "value": None}})),
+    "polynomial-power": wire_spec(
+        wire_node(retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3, "power": None})
     ),
 }
 
@@ -69,11 +54,13 @@ def test_sdk_mode_still_refuses_null_double(name: str) -> None:
 
 def test_absent_double_is_still_missing_in_server_mode() -> None:
     """Only an explicit null is NaN: a missing power or value is an error, as on the server."""
-    no_power = _spec(_node(retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3}))
+    no_power = wire_spec(
+        wire_node(retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3})
+    )
     with pytest.raises(SpecDecodeError, match="power") as caught:
         _server(no_power)
     assert caught.value.path == "$.entryPoints[0].retryPolicy.power"
-    no_value = _spec(_node(parameters={"x": {"type": "FloatVal"}}))
+    no_value = wire_spec(wire_node(parameters={"x": {"type": "FloatVal"}}))
     with pytest.raises(SpecDecodeError, match="value") as caught:
         _server(no_value)
     assert caught.value.path == "$.entryPoints[0].parameters.x.value"
@@ -82,13 +69,16 @@ def test_absent_double_is_still_missing_in_server_mode() -> None:
 def test_null_is_nan_only_for_doubles() -> None:
     """A null IntVal, maxRetries or base stays an error in server mode."""
     for document, path in [
-        (_spec(_node(parameters={"x": {"type": "IntVal", "value": None}})), ".parameters.x.value"),
         (
-            _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": None})),
+            wire_spec(wire_node(parameters={"x": {"type": "IntVal", "value": None}})),
+            ".parameters.x.value",
+        ),
+        (
+            wire_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": None})),
             ".retryPolicy.maxRetries",
         ),
         (
-            _spec(_node(retryPolicy={"type": "Linear", "base": None, "maxRetries": 1})),
+            wire_spec(wire_node(retryPolicy={"type": "Linear", "base": None, "maxRetries": 1})),
             ".retryPolicy.base",
         ),
     ]:
@@ -108,10 +98,10 @@ def test_builder_refuses_nan() -> None:
 def test_numeric_strings_follow_json_number_syntax() -> None:
     """Server mode reads doubles inside strings only in JSON number syntax, like the server."""
     for text, expected in [("1.5", 1.5), ("-2e3", -2000.0), ("0", 0.0)]:
-        document = _spec(_node(parameters={"x": {"type": "FloatVal", "value": text}}))
+        document = wire_spec(wire_node(parameters={"x": {"type": "FloatVal", "value": text}}))
         assert _server(document).entry_points[0].parameters[0][1].value == expected  # type: ignore[union-attr]
     for text in ["1_0", " 1", "\u0661", "NaN", "inf", "0x10", "1.", ".5", "+1"]:
-        document = _spec(_node(parameters={"x": {"type": "FloatVal", "value": text}}))
+        document = wire_spec(wire_node(parameters={"x": {"type": "FloatVal", "value": text}}))
         with pytest.raises(SpecDecodeError) as caught:
             _server(document)
         assert caught.value.path == "$.entryPoints[0].parameters.x.value"
@@ -119,12 +109,12 @@ def test_numeric_strings_follow_json_number_syntax() -> None:
 
 def test_modes_sdk_and_server() -> None:
     """mode="sdk" (the default) reads the documented leniencies, mode="server" refuses them."""
-    document = _spec({"type": "standard", "address": "waygrid://processor/a"})
+    document = wire_spec({"type": "standard", "address": "waygrid://processor/a"})
     assert decode_spec(document) == decode_spec(document, mode="sdk")
     with pytest.raises(SpecDecodeError) as caught:
         decode_spec(document, mode="server")
     assert caught.value.path == "$.entryPoints[0].retryPolicy"
-    quoted = _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
+    quoted = wire_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": "3"}))
     assert decode_spec(quoted, mode="server").entry_points[0].retry_policy.max_retries == 3  # type: ignore[attr-defined]
     with pytest.raises(SpecDecodeError):
         decode_spec(quoted, mode="sdk")

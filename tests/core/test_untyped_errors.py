@@ -6,24 +6,10 @@ from typing import Any
 
 import pytest
 
+from tests.wire import wire_node, wire_spec
 from waygrid import Spec, SpecDecodeError
 from waygrid._codec import decode_spec
 from waygrid._values import parse_duration
-
-
-def _node(**extra: Any) -> dict[str, Any]:
-    node: dict[str, Any] = {
-        "type": "standard",
-        "address": "waygrid://processor/a",
-        "retryPolicy": {"type": "None"},
-        "deliveryStrategy": {"type": "Immediate"},
-    }
-    node.update(extra)
-    return node
-
-
-def _spec(node: dict[str, Any]) -> dict[str, Any]:
-    return {"entryPoints": [node], "repeatPolicy": {"type": "NoRepeat"}}
 
 
 def _decode_error(document: object, *, server: bool = False) -> SpecDecodeError:
@@ -40,7 +26,9 @@ def _decode_error(document: object, *, server: bool = False) -> SpecDecodeError:
 def test_duration_with_thousands_of_digits() -> None:
     """A 5,000-digit duration is out of range, not a `ValueError` from int conversion."""
     delay = "1" * 5000 + "s"
-    error = _decode_error(_spec(_node(deliveryStrategy={"type": "ScheduleAfter", "delay": delay})))
+    error = _decode_error(
+        wire_spec(wire_node(deliveryStrategy={"type": "ScheduleAfter", "delay": delay}))
+    )
     assert error.path == "$.entryPoints[0].deliveryStrategy.delay"
     assert "out of the server's range" in error.reason
     assert len(str(error)) < 500  # the value is quoted, cut short
@@ -63,14 +51,14 @@ def test_integer_with_thousands_of_digits_in_json_and_dicts() -> None:
         Spec.from_json(text)
     assert caught.value.path == "$.entryPoints[0].retryPolicy.maxRetries"
     policy = {"type": "Linear", "base": "1s", "maxRetries": 10**5000}
-    error = _decode_error(_spec(_node(retryPolicy=policy)))
+    error = _decode_error(wire_spec(wire_node(retryPolicy=policy)))
     assert error.path == "$.entryPoints[0].retryPolicy.maxRetries"
     assert len(str(error)) < 500
     policy = {"type": "Linear", "base": "1s", "maxRetries": digits}
-    error = _decode_error(_spec(_node(retryPolicy=policy)), server=True)
+    error = _decode_error(wire_spec(wire_node(retryPolicy=policy)), server=True)
     assert error.path == "$.entryPoints[0].retryPolicy.maxRetries"
     parameters = {"x": {"type": "FloatVal", "value": 10**5000}}
-    error = _decode_error(_spec(_node(parameters=parameters)))
+    error = _decode_error(wire_spec(wire_node(parameters=parameters)))
     assert error.path == "$.entryPoints[0].parameters.x.value"
 
 
@@ -84,49 +72,54 @@ def test_deep_json_with_a_huge_integer() -> None:
 
 def test_self_referencing_dict() -> None:
     """A dict that contains itself is a cycle error at the place it comes back."""
-    node = _node()
+    node = wire_node()
     node["onSuccess"] = node
-    error = _decode_error(_spec(node))
+    error = _decode_error(wire_spec(node))
     assert error.path == "$.entryPoints[0].onSuccess"
     assert "cycle" in error.reason
     condition: dict[str, Any] = {"type": "And", "all": []}
     condition["all"].append({"type": "Not", "cond": condition})
-    error = _decode_error(_spec(_node(onConditions=[{"condition": condition, "to": _node()}])))
+    error = _decode_error(
+        wire_spec(wire_node(onConditions=[{"condition": condition, "to": wire_node()}]))
+    )
     assert error.path == "$.entryPoints[0].onConditions[0].condition.all[0].cond"
 
 
 def test_shared_dicts_are_not_cycles() -> None:
     """The same dict used in two places is read twice, as its JSON text would be."""
-    leaf = _node(address="waygrid://processor/leaf")
-    spec = Spec.from_dict(_spec(_node(onSuccess=leaf, onFailure=leaf)))
+    leaf = wire_node(address="waygrid://processor/leaf")
+    spec = Spec.from_dict(wire_spec(wire_node(onSuccess=leaf, onFailure=leaf)))
     assert spec.entry_points[0].on_success_node == spec.entry_points[0].on_failure_node  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
     ("document", "path"),
     [
-        (_spec({**_node(), 1: "x"}), "$.entryPoints[0]"),
-        ({"entryPoints": [_node()], "repeatPolicy": {"type": "NoRepeat"}, None: 1}, "$"),
+        (wire_spec({**wire_node(), 1: "x"}), "$.entryPoints[0]"),
+        ({"entryPoints": [wire_node()], "repeatPolicy": {"type": "NoRepeat"}, None: 1}, "$"),
         (
-            _spec(_node(parameters={1: {"type": "IntVal", "value": 1}})),
+            wire_spec(wire_node(parameters={1: {"type": "IntVal", "value": 1}})),
             "$.entryPoints[0].parameters",
         ),
         (
-            _spec(
+            wire_spec(
                 {
                     "type": "fork",
                     "address": "waygrid://s/w",
                     "retryPolicy": {"type": "None"},
                     "deliveryStrategy": {"type": "Immediate"},
                     "joinNodeId": "j",
-                    "branches": {("a",): _node(), "b": _node()},
+                    "branches": {("a",): wire_node(), "b": wire_node()},
                 }
             ),
             "$.entryPoints[0].branches",
         ),
-        (_spec(_node(retryPolicy={"type": "Linear", (1,): 2})), "$.entryPoints[0].retryPolicy"),
         (
-            _spec(_node(parameters={"s": {"type": "Secret", "ref": {"path": "p", 2: 3}}})),
+            wire_spec(wire_node(retryPolicy={"type": "Linear", (1,): 2})),
+            "$.entryPoints[0].retryPolicy",
+        ),
+        (
+            wire_spec(wire_node(parameters={"s": {"type": "Secret", "ref": {"path": "p", 2: 3}}})),
             "$.entryPoints[0].parameters.s.ref",
         ),
     ],
@@ -156,18 +149,21 @@ def test_non_string_keys(document: object, path: str) -> None:
 def test_non_json_values_anywhere(value: object) -> None:
     """Python values that are not JSON, wherever they appear, give a typed error with a path."""
     places = [
-        _spec(_node(address=value)),
-        _spec(_node(label=value)),
-        _spec(_node(retryPolicy={"type": value})),
-        _spec(_node(retryPolicy={"type": "Linear", "base": value, "maxRetries": 1})),
-        _spec(_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": value})),
-        _spec(_node(parameters={"x": {"type": "FloatVal", "value": value}})),
-        _spec(_node(parameters={"x": {"type": value, "value": 1}})),
-        _spec(_node(parameters={"x": value})),
-        _spec(_node(onConditions=[{"condition": {"type": value}, "to": _node()}])),
-        _spec(_node(onConditions=value)),
+        wire_spec(wire_node(address=value)),
+        wire_spec(wire_node(label=value)),
+        wire_spec(wire_node(retryPolicy={"type": value})),
+        wire_spec(wire_node(retryPolicy={"type": "Linear", "base": value, "maxRetries": 1})),
+        wire_spec(wire_node(retryPolicy={"type": "Linear", "base": "1s", "maxRetries": value})),
+        wire_spec(wire_node(parameters={"x": {"type": "FloatVal", "value": value}})),
+        wire_spec(wire_node(parameters={"x": {"type": value, "value": 1}})),
+        wire_spec(wire_node(parameters={"x": value})),
+        wire_spec(wire_node(onConditions=[{"condition": {"type": value}, "to": wire_node()}])),
+        wire_spec(wire_node(onConditions=value)),
         {"entryPoints": value, "repeatPolicy": {"type": "NoRepeat"}},
-        {"entryPoints": [_node()], "repeatPolicy": {"type": "Times", "every": "1s", "time": value}},
+        {
+            "entryPoints": [wire_node()],
+            "repeatPolicy": {"type": "Times", "every": "1s", "time": value},
+        },
     ]
     for document in places:
         for server in (False, True):

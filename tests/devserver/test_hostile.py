@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.wire import wire_node
 from waygrid import JoinStrategy, Node, Spec
 from waygrid.devserver import INVALID_BODY, TraversalStore
 from waygrid.devserver._store import StoreBusyError
@@ -452,20 +453,9 @@ def test_a_locked_database_gives_503s_and_stalls_no_one(tmp_path: Path) -> None:
 # --- Finding 9: a null double is NaN, as on the server --------------------------------------
 
 
-def _nan_node(**extra: Any) -> dict[str, Any]:
-    node: dict[str, Any] = {
-        "type": "standard",
-        "address": "waygrid://processor/a",
-        "retryPolicy": {"type": "None"},
-        "deliveryStrategy": {"type": "Immediate"},
-    }
-    node.update(extra)
-    return node
-
-
 NAN_GRAPHS = {
-    "float-parameter": _nan_node(parameters={"x": {"type": "FloatVal", "value": None}}),
-    "polynomial-power": _nan_node(
+    "float-parameter": wire_node(parameters={"x": {"type": "FloatVal", "value": None}}),
+    "polynomial-power": wire_node(
         retryPolicy={"type": "Polynomial", "base": "1s", "maxRetries": 3, "power": None}
     ),
 }
