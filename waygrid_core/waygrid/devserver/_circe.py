@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import cast
+
+from ._dumps import scalar
 
 __all__ = ["spaces2"]
 
@@ -36,22 +37,6 @@ def _string(text: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
-
-
-def _scalar(value: object) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, float):
-        if math.isinf(value):  # a literal such as 1e999 that Python read as infinity
-            return "1e999" if value > 0 else "-1e999"
-        return repr(value)
-    return str(value)
 
 
 class _Output:
@@ -148,4 +133,4 @@ def _open(value: object, depth: int, out: _Output, stack: list[_Frame]) -> None:
             out.newline(depth)
             out.write("]")
     else:
-        out.write(_scalar(value))
+        out.write(scalar(value, _string))

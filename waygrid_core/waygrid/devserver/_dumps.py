@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "scalar"]
 
 
 def dumps(document: Any) -> bytes:
@@ -29,7 +29,9 @@ def dumps(document: Any) -> bytes:
 _encode_string: Any = json.encoder.encode_basestring_ascii
 
 
-def _scalar(value: object) -> str:
+def scalar(value: object, string: Callable[[str], str] = _encode_string) -> str:
+    """One JSON scalar: ``string`` writes strings (ASCII escapes by default); NaN (a null
+    double) is ``null`` and an infinity ``1e999``/``-1e999``, the literals it was read from."""
     if value is None:
         return "null"
     if value is True:
@@ -37,8 +39,7 @@ def _scalar(value: object) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        text: str = _encode_string(value)
-        return text
+        return string(value)
     if isinstance(value, float):
         if math.isnan(value):
             return "null"
@@ -67,7 +68,7 @@ def _dumps_iterative(document: Any) -> str:
             stack.append((iter(value), False))
             first = True
         else:
-            out.append(_scalar(value))
+            out.append(scalar(value))
         while stack:
             items, keyed = stack[-1]
             item = next(items, _END)
@@ -81,7 +82,7 @@ def _dumps_iterative(document: Any) -> str:
             first = False
             if keyed:
                 key, value = cast("tuple[object, Any]", item)
-                out.append(_scalar(str(key)) + ":")
+                out.append(scalar(str(key)) + ":")
             else:
                 value = item
             break
