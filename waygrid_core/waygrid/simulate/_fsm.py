@@ -16,16 +16,20 @@ from ..strategies.join import AndJoin, OrJoin, QuorumJoin
 from ._graph import evaluate
 from ._state import MISSING, Branch, FsmError, Pending, Scope, State
 
-__all__ = ["FSM", "Branch", "FsmError", "Scope"]
+__all__ = ["FSM", "Branch", "Effect", "FsmError", "Scope"]
 
-Effect = tuple[Any, ...]
-"""``("dispatch", n)``, ``("dispatch-many", [(n, branch)], timeout_at, scope)``,
-``("schedule", n, at)``, ``("retry", n, at, attempt)``, ``("complete",)``, ``("fail",)``,
-``("cancel",)`` or ``("noop",)``; times in microseconds since the start."""
+Effect = int | tuple[Any, ...]
+"""A node index ``n`` (dispatch ``n``: the most frequent effect, so it allocates nothing),
+``("dispatch-many", [(n, branch)], timeout_at, scope)``, ``("schedule", n, at)``,
+``("retry", n, at, attempt)``, ``("complete",)``, ``("fail",)``, ``("cancel",)`` or
+``("noop",)``; times in microseconds since the start."""
 NOOP: Effect = ("noop",)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
 _RANDOM = (FullJitterRetryPolicy, DecorrelatedJitterRetryPolicy)
+_ATTEMPTS = 1 << 20
+"""`node_delays` keys are ``node * _ATTEMPTS + attempt``: a run's attempts stay far below it (a
+run processes at most 100,000 items), and an int key hashes faster than a pair."""
 
 
 class FSM(State):
@@ -40,14 +44,15 @@ class FSM(State):
 
     def resume(self, node: int) -> Effect:
         """`Resume`: a retry timer, or a scheduled node's timer."""
-        if node in self.failed and node not in self.active:
-            self._put(self.retries, node, self.retries.get(node, 0) + 1)
-            self._start(node)
-            return ("dispatch", node)
-        if node in self.completed or node in self.failed or node in self.active:
+        active = self.active
+        if node in active:
             return NOOP
-        self._start(node)
-        return ("dispatch", node)
+        if node in self.failed:
+            self._put(self.retries, node, self.retries.get(node, 0) + 1)
+        elif node in self.completed:
+            return NOOP
+        self._add(active, node)
+        return node
 
     def cancel(self) -> Effect:
         """`Cancel`: active work is cleared."""
@@ -57,14 +62,15 @@ class FSM(State):
 
     def success(self, node: int, now: int, *, fork_ack: bool = False) -> Effect:
         """`NodeSuccess` (or, intended, the executor's acknowledgement of a fork)."""
-        if node in self.completed:
+        completed, active = self.completed, self.active
+        if node in completed:
             return NOOP
-        if node not in self.active:
+        if node not in active:
             raise FsmError(
                 "InvalidNodeState", f"{self._name(node)}: expected started, got not started"
             )
         self._succeed(node)
-        if self.complete_reached():
+        if not active and self.remaining <= 0:
             return ("complete",)
         if fork_ack:
             return self._fan_out(node, now)
@@ -75,11 +81,13 @@ class FSM(State):
         if node in self.failed and node not in self.active:
             return NOOP
         self._fail_node(node)
-        spec = self.nodes[node]
         attempt = self.retries.get(node, 0) + 1
-        delay = self._delay(node, attempt)
+        delay = self.node_delays.get(node * _ATTEMPTS + attempt, MISSING)
+        if delay is MISSING:
+            delay = self._delay(node, attempt)
         if delay is not None:
             return ("retry", node, now + delay * 1000, attempt)
+        spec = self.nodes[node]
         branch = self.branch_of(node) if self.intended else None
         if spec.failure:
             target = spec.failure[0]
@@ -92,10 +100,7 @@ class FSM(State):
 
     def _delay(self, node: int, attempt: int) -> int | None:
         """The retry policy's delay; a fixed policy's delays are computed once per attempt."""
-        fast = (node, attempt)
-        delay = self.node_delays.get(fast, MISSING)
-        if delay is not MISSING:
-            return delay  # type: ignore[no-any-return]
+        fast = node * _ATTEMPTS + attempt
         spec = self.nodes[node]
         policy = spec.retry
         key = (policy, attempt)
@@ -169,11 +174,12 @@ class FSM(State):
     def _dispatch(self, node: int, branch: Branch | None, now: int) -> Effect:
         """Dispatch with the node's delivery strategy (`FSM` l.631-657)."""
         strategy = self.nodes[node].delivery
-        if isinstance(strategy, Immediate):
-            self._start(node)
+        if strategy.__class__ is Immediate:
             if branch is not None:
                 self._advance(node, branch)
-            return ("dispatch", node)
+            else:
+                self._add(self.active, node)
+            return node
         if isinstance(strategy, ScheduleAfter):
             target = now + strategy.delay // _MS * 1000
         else:
@@ -187,18 +193,19 @@ class FSM(State):
         self._start(node)
         if self.intended and branch is not None:
             self._advance(node, branch)
-        return ("dispatch", node)
+        return node
 
     def _run_handler(self, target: int, parent: Branch | None) -> Effect:
         """Start a join's ``on_failure``/``on_timeout`` target (its delivery is ignored)."""
         self._start(target)
         if parent is not None:
             self._advance(target, parent)
-        return ("dispatch", target)
+        return target
 
     def _transition(self, node: int, now: int) -> Effect:
         """The transition after a success (`FSM` l.698-832)."""
-        spec = self.nodes[node]
+        nodes = self.nodes
+        spec = nodes[node]
         nexts = spec.success
         if spec.conditional:
             nexts = [target for condition, target in spec.conditional if evaluate(condition)]
@@ -217,20 +224,21 @@ class FSM(State):
                 f"{spec.name}: expected single successor or Fork, got {len(nexts)} successors",
             )
         target = nexts[0]
-        kind = self.nodes[target].kind
-        branch = self.branch_of(node)
+        kind = nodes[target].kind
+        branch_id = self.index.get(node)
+        branch = None if branch_id is None else self.branches.get(branch_id)
+        if kind == "standard":
+            return self._dispatch(target, branch, now)
         if kind == "join":
             if branch is None:
                 raise FsmError(
                     "InvalidNodeState", f"{spec.name}: expected branch context, got none"
                 )
             return self.arrive(target, branch.id, now)
-        if kind == "fork":
-            if branch is not None:
-                self._advance(target, branch)
-            self._succeed(target)
-            return self._fan_out(target, now)
-        return self._dispatch(target, branch, now)
+        if branch is not None:  # a fork
+            self._advance(target, branch)
+        self._succeed(target)
+        return self._fan_out(target, now)
 
     def _fan_out(self, fork: int, now: int) -> Effect:
         """Start one branch per branch edge of ``fork`` (`FSM` l.1266-1306, 495-525)."""

@@ -8,7 +8,7 @@ from heapq import heappop, heappush
 from random import Random
 from typing import Any
 
-from ._fsm import FSM, Branch, FsmError, Scope
+from ._fsm import FSM, Branch, Effect, FsmError, Scope
 from ._graph import Graph
 from ._result import Dispatch, Event
 from ._script import Outcome
@@ -39,6 +39,10 @@ _MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 _ATTEMPTS = [("attempt", attempt) for attempt in range(64)]
 """The ``("attempt", n)`` details of the first attempts, shared by the events."""
+_ANSWER = {"ok": OK, "fail": FAIL, "hang": None}
+_Plan = tuple[list[tuple[int | None, int]], int, list[int]]
+"""A script entry: (the answer kind or None for a hang, microseconds after), the index of
+the last outcome, and the name's execution count (one mutable cell shared by its nodes)."""
 
 
 class _Executor:
@@ -56,8 +60,16 @@ class _Executor:
         self.pairs = [("node", name) for name in self.names]
         """The ``("node", name)`` detail of each node, shared by its events (made once)."""
         self.kinds = [node.kind for node in graph.nodes]
-        self.script = script
-        self.executions: dict[str, int] = {}
+        self.plans: list[_Plan | None] | None = None
+        """Each node's script entry (None: the node succeeds at once), or None without a script."""
+        if script:
+            # Nodes that share a name share its entry and its execution count (contract §2).
+            entries = {
+                name: ([(_ANSWER[o], after) for o, after in outcomes], len(outcomes) - 1, [0])
+                for name, outcomes in script.items()
+            }
+            self.plans = [entries.get(name) for name in self.names]
+        self.retries = fsm.retries
         self.fsm = fsm
         self.intended = intended
         self.queue: list[tuple[int, int, int, int, Any]] = []
@@ -128,26 +140,26 @@ class _Executor:
     # --- running dispatched nodes (contract §4.3) ---
 
     def dispatch(self, node: int, branch: int | None) -> None:
-        name = self.names[node]
-        attempt = self.fsm.retries.get(node, 0) + 1
+        """Record a dispatch of ``node`` and queue what answers it (contract §4.3)."""
+        attempt = self.retries.get(node, 0) + 1
         at = self.at
-        self.dispatches.append(_new(Dispatch, (name, at, attempt)))
+        self.dispatches.append(_new(Dispatch, (self.names[node], at, attempt)))
         pair = _ATTEMPTS[attempt] if attempt < 64 else ("attempt", attempt)
         self.events.append(_new(Event, (at, "dispatch", (self.pairs[node], pair))))
         kind = self.kinds[node]
         if kind == "standard":
-            outcomes = self.script.get(name)
-            if outcomes is None:
+            plans = self.plans
+            plan = None if plans is None else plans[node]
+            if plan is None:
                 due, answer = self.now, OK
             else:
-                executions = self.executions
-                count = executions.get(name, 0)
-                executions[name] = count + 1
-                last = len(outcomes) - 1
-                outcome, after = outcomes[count if count < last else last]
-                if outcome == "hang":
+                outcomes, last, executions = plan
+                count = executions[0]
+                executions[0] = count + 1
+                answer, after = outcomes[count if count < last else last]
+                if answer is None:  # hang
                     return
-                due, answer = self.now + after, OK if outcome == "ok" else FAIL
+                due = self.now + after
             # push(), inlined: every standard dispatch makes one answer.
             self.seq = seq = self.seq + 1
             item = (due, seq, answer, node, None)
@@ -157,7 +169,7 @@ class _Executor:
                 self.by_branch[branch].append(item)
             return
         if not self.intended:
-            self.event("no-answer", ("node", name))
+            self.event("no-answer", ("node", self.names[node]))
         elif kind == "fork":
             self.push(self.now, ACK_FORK, node, branch=branch)
         elif branch is not None:
@@ -171,17 +183,9 @@ class _Executor:
         branch = self.fsm.index.get(node)
         return branch if branch is not None and branch in self.fsm.branches else None
 
-    def signal(self, kind: int, node: int, extra: Any) -> tuple[Any, ...]:
+    def signal(self, kind: int, node: int, extra: Any) -> Effect:
+        """Feed the FSM the signal of a queue item other than an answer or a resume timer."""
         fsm, now, name = self.fsm, self.now, self.names[node]
-        if kind == OK:
-            self.events.append(_new(Event, (self.at, "answer", (self.pairs[node], _OK))))
-            return fsm.success(node, now)
-        if kind == FAIL:
-            self.events.append(_new(Event, (self.at, "answer", (self.pairs[node], _FAIL))))
-            return fsm.failure(node, now)
-        if kind == RESUME:
-            self.events.append(_new(Event, (self.at, "timer", (self.pairs[node], _RESUME))))
-            return fsm.resume(node)
         if kind == JOIN_TIMEOUT:
             self.event("timer", ("node", name), ("what", "join-timeout"))
             return fsm.timeout(node, now)
@@ -215,10 +219,29 @@ class _Executor:
         return fsm.begin(now)
 
     def effect(self, effect: tuple[Any, ...]) -> str | None:
+        """Handle an effect other than a single dispatch; the run's status if it ends the run."""
         kind = effect[0]
-        if kind == "dispatch":
-            node = effect[1]
-            self.dispatch(node, self.branch_id(node))
+        if kind == "retry":
+            _, node, due, attempt = effect
+            now = self.now
+            at = due if due >= now else now
+            # push(), inlined: a failure that retries is the most frequent effect after dispatch.
+            self.seq = seq = self.seq + 1
+            item = (at, seq, RESUME, node, None)
+            heappush(self.queue, item)
+            self.live.add(seq)
+            if self.intended:
+                branch = self.fsm.index.get(node)
+                if branch is not None and branch in self.fsm.branches:
+                    self.by_branch[branch].append(item)
+            details: Details = (
+                self.pairs[node],
+                _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
+                ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
+            )
+            if due < now:
+                details += (("requestedMs", _ms(due)),)
+            self.events.append(_new(Event, (self.at, "retry-scheduled", details)))
         elif kind == "dispatch-many":
             for node, branch in effect[1]:
                 self.dispatch(node, branch)
@@ -231,19 +254,6 @@ class _Executor:
             node, due = effect[1], effect[2]
             self.push(max(due, self.now), RESUME, node, branch=self.branch_id(node))
             self.event("scheduled", ("node", self.names[node]), ("dueMs", _ms(max(due, self.now))))
-        elif kind == "retry":
-            _, node, due, attempt = effect
-            now = self.now
-            at = due if due >= now else now
-            self.push(at, RESUME, node, branch=self.branch_id(node))
-            details: Details = (
-                self.pairs[node],
-                _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
-                ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
-            )
-            if due < now:
-                details += (("requestedMs", _ms(due)),)
-            self.events.append(_new(Event, (self.at, "retry-scheduled", details)))
         elif kind == "complete":
             return "completed"
         elif kind == "fail":
@@ -260,8 +270,13 @@ class _Executor:
         status = None
         processed = 0
         duration = 0
-        queue, live, fsm, journal = self.queue, self.live, self.fsm, self.fsm.journal
-        signal, effect_of = self.signal, self.effect
+        queue, live, fsm = self.queue, self.live, self.fsm
+        journal, notes = fsm.journal, fsm.notes
+        success, failure, resume = fsm.success, fsm.failure, fsm.resume
+        index, branches = fsm.index, fsm.branches
+        pairs, append_event = self.pairs, self.events.append
+        signal, effect_of, dispatch = self.signal, self.effect, self.dispatch
+        at = self.at
         while queue:
             due, seq, kind, node, extra = heappop(queue)
             if seq not in live:
@@ -278,10 +293,21 @@ class _Executor:
             live.discard(seq)
             processed += 1
             if due != duration:
-                self.at = timedelta(microseconds=due)
+                self.at = at = timedelta(microseconds=due)
             self.now = duration = due
             try:
-                effect = signal(kind, node, extra)
+                # signal(), inlined for the three signals that make up almost every run.
+                if kind == OK:
+                    append_event(_new(Event, (at, "answer", (pairs[node], _OK))))
+                    effect = success(node, due)
+                elif kind == FAIL:
+                    append_event(_new(Event, (at, "answer", (pairs[node], _FAIL))))
+                    effect = failure(node, due)
+                elif kind == RESUME:
+                    append_event(_new(Event, (at, "timer", (pairs[node], _RESUME))))
+                    effect = resume(node)
+                else:
+                    effect = signal(kind, node, extra)
             except FsmError as error:
                 if self.intended:
                     self.event("error", ("error", error.name), ("message", error.message))
@@ -292,8 +318,12 @@ class _Executor:
                 continue
             if journal is not None:
                 journal.clear()  # the signal's changes stay
-            if fsm.notes:
+            if notes:
                 self.notes()
+            if effect.__class__ is int:
+                branch = index.get(effect)
+                dispatch(effect, branch if branch is not None and branch in branches else None)
+                continue
             status = effect_of(effect)
             if status is not None:
                 break
