@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import timedelta
 from heapq import heappop, heappush
 from random import Random
@@ -30,6 +30,9 @@ _WHAT = {
 }
 
 Details = tuple[tuple[str, Any], ...]
+Item = tuple[int, int, int, int, Any, int | None]
+"""A queue item: due time, insertion number, kind, node, extra (the branch of an arrival)
+and the branch it belongs to (intended mode, for dropped work)."""
 Run = tuple[str, list[Dispatch], list[Event], int]
 """Status, dispatches, events and the duration in microseconds."""
 # Dispatches and events are made by the ten thousand: tuple.__new__ skips the generated
@@ -39,10 +42,9 @@ _MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 _ATTEMPTS = [("attempt", attempt) for attempt in range(64)]
 """The ``("attempt", n)`` details of the first attempts, shared by the events."""
-_ANSWER = {"ok": OK, "fail": FAIL, "hang": None}
-_Plan = tuple[list[tuple[int | None, int]], int, list[int]]
-"""A script entry: (the answer kind or None for a hang, microseconds after), the index of
-the last outcome, and the name's execution count (one mutable cell shared by its nodes)."""
+_Plan = tuple[list[Outcome], int, list[int]]
+"""A script entry: its outcomes, the index of the last one, and the name's execution count
+(one mutable cell shared by the nodes of that name)."""
 
 
 class _Executor:
@@ -64,19 +66,25 @@ class _Executor:
         """Each node's script entry (None: the node succeeds at once), or None without a script."""
         if script:
             # Nodes that share a name share its entry and its execution count (contract §2).
-            entries = {
-                name: ([(_ANSWER[o], after) for o, after in outcomes], len(outcomes) - 1, [0])
-                for name, outcomes in script.items()
-            }
+            entries = {name: (outcomes, len(outcomes) - 1, [0]) for name, outcomes in script.items()}
             self.plans = [entries.get(name) for name in self.names]
         self.retries = fsm.retries
         self.fsm = fsm
         self.intended = intended
-        self.queue: list[tuple[int, int, int, int, Any]] = []
-        self.live: set[int] = set()
+        self.queue: list[Item] = []
+        """The items due later than now: a heap by (due time, insertion number)."""
+        self.current: deque[Item] = deque()
+        """The items due now, in insertion order. Every item due now that sits in the heap was
+        queued earlier (from an earlier time), so the heap's are taken first: together they
+        keep the (due time, insertion number) order without heap operations for most items."""
+        self.finished: set[int] = set()
+        """The insertion numbers of the dropped items and of the processed items that can be
+        asked about later (join timers, control items): everything else is queued once and
+        processed once, so it needs no record."""
         self.seq = 0
-        self.by_branch: defaultdict[int, list[tuple[int, int, int, int, Any]]] = defaultdict(list)
-        """A branch's queue items (the queue's own tuples: no copy per item)."""
+        self.by_branch: defaultdict[int, dict[int, Item]] = defaultdict(dict)
+        """Intended mode: a branch's queued items by insertion number (the queue's own tuples),
+        until they are processed: dropping a branch costs what it still has queued."""
         self.timers: dict[int, tuple[int, int]] = {}
         self.dispatches: list[Dispatch] = []
         self.events: list[Event] = []
@@ -89,11 +97,15 @@ class _Executor:
         self, due: int, kind: int, node: int, extra: Any = None, branch: int | None = None
     ) -> int:
         self.seq = seq = self.seq + 1
-        item = (due, seq, kind, node, extra)
-        heappush(self.queue, item)
-        self.live.add(seq)
         if branch is not None and self.intended:
-            self.by_branch[branch].append(item)
+            item: Item = (due, seq, kind, node, extra, branch)
+            self.by_branch[branch][seq] = item
+        else:
+            item = (due, seq, kind, node, extra, None)
+        if due == self.now:
+            self.current.append(item)
+        else:
+            heappush(self.queue, item)
         return seq
 
     def event(self, kind: str, *details: tuple[str, Any]) -> None:
@@ -105,17 +117,17 @@ class _Executor:
         pending = list(branch_ids)
         while pending:
             branch_id = pending.pop()
-            for _, seq, kind, node, _ in self.by_branch.pop(branch_id, ()):
-                if seq in self.live:
-                    self.live.discard(seq)
+            for _, seq, kind, node, _, _ in self.by_branch.pop(branch_id, {}).values():
+                if seq not in self.finished:
+                    self.finished.add(seq)
                     self.event("dropped", ("node", self.names[node]), ("what", _WHAT[kind]))
             for scope in self.fsm.children.pop(branch_id, ()):
                 pending.extend(scope.branches)
 
     def cancel_timer(self, scope: Scope) -> None:
         timer = self.timers.pop(id(scope), None)
-        if timer is not None and timer[0] in self.live:
-            self.live.discard(timer[0])
+        if timer is not None and timer[0] not in self.finished:
+            self.finished.add(timer[0])
             self.event("timer-canceled", ("node", self.names[timer[1]]), ("what", "join-timeout"))
 
     def notes(self) -> None:
@@ -156,17 +168,25 @@ class _Executor:
                 outcomes, last, executions = plan
                 count = executions[0]
                 executions[0] = count + 1
-                answer, after = outcomes[count if count < last else last]
-                if answer is None:  # hang
+                outcome, after = outcomes[count if count < last else last]
+                if outcome == "ok":
+                    answer = OK
+                elif outcome == "fail":
+                    answer = FAIL
+                else:  # hang
                     return
                 due = self.now + after
             # push(), inlined: every standard dispatch makes one answer.
             self.seq = seq = self.seq + 1
-            item = (due, seq, answer, node, None)
-            heappush(self.queue, item)
-            self.live.add(seq)
             if branch is not None and self.intended:
-                self.by_branch[branch].append(item)
+                item: Item = (due, seq, answer, node, None, branch)
+                self.by_branch[branch][seq] = item
+            else:
+                item = (due, seq, answer, node, None, None)
+            if due == self.now:
+                self.current.append(item)
+            else:
+                heappush(self.queue, item)
             return
         if not self.intended:
             self.event("no-answer", ("node", self.names[node]))
@@ -227,13 +247,16 @@ class _Executor:
             at = due if due >= now else now
             # push(), inlined: a failure that retries is the most frequent effect after dispatch.
             self.seq = seq = self.seq + 1
-            item = (at, seq, RESUME, node, None)
-            heappush(self.queue, item)
-            self.live.add(seq)
-            if self.intended:
-                branch = self.fsm.index.get(node)
-                if branch is not None and branch in self.fsm.branches:
-                    self.by_branch[branch].append(item)
+            branch = self.fsm.index.get(node) if self.intended else None
+            if branch is not None and branch in self.fsm.branches:
+                item: Item = (at, seq, RESUME, node, None, branch)
+                self.by_branch[branch][seq] = item
+            else:
+                item = (at, seq, RESUME, node, None, None)
+            if at == now:
+                self.current.append(item)
+            else:
+                heappush(self.queue, item)
             details: Details = (
                 self.pairs[node],
                 _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
@@ -270,16 +293,25 @@ class _Executor:
         status = None
         processed = 0
         duration = 0
-        queue, live, fsm = self.queue, self.live, self.fsm
+        queue, current, finished = self.queue, self.current, self.finished
+        fsm, by_branch = self.fsm, self.by_branch
         journal, notes = fsm.journal, fsm.notes
         success, failure, resume = fsm.success, fsm.failure, fsm.resume
         index, branches = fsm.index, fsm.branches
         pairs, append_event = self.pairs, self.events.append
         signal, effect_of, dispatch = self.signal, self.effect, self.dispatch
         at = self.at
-        while queue:
-            due, seq, kind, node, extra = heappop(queue)
-            if seq not in live:
+        while True:
+            if current:
+                if queue and queue[0][0] == duration:
+                    due, seq, kind, node, extra, owner = heappop(queue)
+                else:
+                    due, seq, kind, node, extra, owner = current.popleft()
+            elif queue:
+                due, seq, kind, node, extra, owner = heappop(queue)
+            else:
+                break
+            if seq in finished:
                 continue
             if processed == MAX_ITEMS or due > _MAX_MICROS:
                 text = (
@@ -290,7 +322,8 @@ class _Executor:
                 self.event("note", ("text", text))
                 status = "stalled"
                 break
-            live.discard(seq)
+            if owner is not None:
+                by_branch[owner].pop(seq, None)
             processed += 1
             if due != duration:
                 self.at = at = timedelta(microseconds=due)
@@ -307,6 +340,7 @@ class _Executor:
                     append_event(_new(Event, (at, "timer", (pairs[node], _RESUME))))
                     effect = resume(node)
                 else:
+                    finished.add(seq)
                     effect = signal(kind, node, extra)
             except FsmError as error:
                 if self.intended:
