@@ -103,10 +103,15 @@ class FSM(State):
         fast = node * _ATTEMPTS + attempt
         spec = self.nodes[node]
         policy = spec.retry
+        same = (id(policy), attempt)
+        delay = self.policy_delays.get(same, MISSING)
+        if delay is not MISSING:
+            self.node_delays[fast] = delay
+            return delay  # type: ignore[no-any-return]
         key = (policy, attempt)
         delay = self.delays.get(key, MISSING)
         if delay is not MISSING:
-            self.node_delays[fast] = delay
+            self.node_delays[fast] = self.policy_delays[same] = delay
             return delay  # type: ignore[no-any-return]
         try:
             wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
@@ -116,7 +121,7 @@ class FSM(State):
         except BackoffOverflowError as exc:
             raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
         if not isinstance(policy, _RANDOM):
-            self.delays[key] = self.node_delays[fast] = delay
+            self.delays[key] = self.node_delays[fast] = self.policy_delays[same] = delay
         return delay
 
     def timeout(self, join: int, now: int) -> Effect:

@@ -313,20 +313,20 @@ class _Executor:
                 break
             if seq in finished:
                 continue
-            if processed == MAX_ITEMS or due > _MAX_MICROS:
-                text = (
-                    f"stopped after {MAX_ITEMS} items"
-                    if processed == MAX_ITEMS
-                    else "the virtual clock passed datetime.timedelta.max: the run stops here"
-                )
-                self.event("note", ("text", text))
+            if processed == MAX_ITEMS:
+                self.event("note", ("text", f"stopped after {MAX_ITEMS} items"))
                 status = "stalled"
                 break
+            if due != duration:
+                if due > _MAX_MICROS:  # checked when the clock moves: due times never go back
+                    text = "the virtual clock passed datetime.timedelta.max: the run stops here"
+                    self.event("note", ("text", text))
+                    status = "stalled"
+                    break
+                self.at = at = timedelta(microseconds=due)
             if owner is not None:
                 by_branch[owner].pop(seq, None)
             processed += 1
-            if due != duration:
-                self.at = at = timedelta(microseconds=due)
             self.now = duration = due
             try:
                 # signal(), inlined for the three signals that make up almost every run.
