@@ -13,7 +13,7 @@ from ..policies.retry import (
     FullJitterRetryPolicy,
 )
 from ..strategies.join import AndJoin, OrJoin, QuorumJoin
-from ._graph import evaluate
+from ._graph import GraphNode, evaluate
 from ._state import MISSING, Branch, FsmError, Pending, Scope, State
 
 __all__ = ["FSM", "Branch", "Effect", "FsmError", "Scope"]
@@ -27,9 +27,6 @@ NOOP: Effect = ("noop",)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
 _RANDOM = (FullJitterRetryPolicy, DecorrelatedJitterRetryPolicy)
-_ATTEMPTS = 1 << 20
-"""`node_delays` keys are ``node * _ATTEMPTS + attempt``: a run's attempts stay far below it (a
-run processes at most 100,000 items), and an int key hashes faster than a pair."""
 
 
 class FSM(State):
@@ -69,7 +66,15 @@ class FSM(State):
             raise FsmError(
                 "InvalidNodeState", f"{self._name(node)}: expected started, got not started"
             )
-        self._succeed(node)
+        if self.journal is None:  # _succeed(), inlined (`node` is not completed)
+            if node in self.failed:
+                self.failed.discard(node)
+            else:
+                self.remaining -= 1
+            active.discard(node)
+            completed.add(node)
+        else:
+            self._succeed(node)
         if not active and self.remaining <= 0:
             return ("complete",)
         if fork_ack:
@@ -82,12 +87,12 @@ class FSM(State):
             return NOOP
         self._fail_node(node)
         attempt = self.retries.get(node, 0) + 1
-        delay = self.node_delays.get(node * _ATTEMPTS + attempt, MISSING)
+        spec = self.nodes[node]
+        delay = self.policy_delays.get((id(spec.retry), attempt), MISSING)
         if delay is MISSING:
-            delay = self._delay(node, attempt)
+            delay = self._delay(spec, attempt)
         if delay is not None:
             return ("retry", node, now + delay * 1000, attempt)
-        spec = self.nodes[node]
         branch = self.branch_of(node) if self.intended else None
         if spec.failure:
             target = spec.failure[0]
@@ -98,20 +103,14 @@ class FSM(State):
             return self._fail_branch(branch, f"{spec.name} failed", now)
         return ("fail",)
 
-    def _delay(self, node: int, attempt: int) -> int | None:
+    def _delay(self, spec: GraphNode, attempt: int) -> int | None:
         """The retry policy's delay; a fixed policy's delays are computed once per attempt."""
-        fast = node * _ATTEMPTS + attempt
-        spec = self.nodes[node]
         policy = spec.retry
         same = (id(policy), attempt)
-        delay = self.policy_delays.get(same, MISSING)
-        if delay is not MISSING:
-            self.node_delays[fast] = delay
-            return delay  # type: ignore[no-any-return]
         key = (policy, attempt)
         delay = self.delays.get(key, MISSING)
         if delay is not MISSING:
-            self.node_delays[fast] = self.policy_delays[same] = delay
+            self.policy_delays[same] = delay
             return delay  # type: ignore[no-any-return]
         try:
             wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
@@ -121,7 +120,7 @@ class FSM(State):
         except BackoffOverflowError as exc:
             raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
         if not isinstance(policy, _RANDOM):
-            self.delays[key] = self.node_delays[fast] = self.policy_delays[same] = delay
+            self.delays[key] = self.policy_delays[same] = delay
         return delay
 
     def timeout(self, join: int, now: int) -> Effect:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from datetime import timedelta
 from heapq import heappop, heappush
+from itertools import chain, repeat
 from random import Random
 from typing import Any
 
@@ -42,9 +44,7 @@ _MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 _ATTEMPTS = [("attempt", attempt) for attempt in range(64)]
 """The ``("attempt", n)`` details of the first attempts, shared by the events."""
-_Plan = tuple[list[Outcome], int, list[int]]
-"""A script entry: its outcomes, the index of the last one, and the name's execution count
-(one mutable cell shared by the nodes of that name)."""
+_ANSWER = {"ok": OK, "fail": FAIL, "hang": None}
 
 
 class _Executor:
@@ -62,11 +62,13 @@ class _Executor:
         self.pairs = [("node", name) for name in self.names]
         """The ``("node", name)`` detail of each node, shared by its events (made once)."""
         self.kinds = [node.kind for node in graph.nodes]
-        self.plans: list[_Plan | None] | None = None
-        """Each node's script entry (None: the node succeeds at once), or None without a script."""
+        self.plans: list[Iterator[Outcome] | None] = [None] * len(self.names)
+        """Each node's next outcomes (None: the node succeeds at once)."""
         if script:
-            # Nodes that share a name share its entry and its execution count (contract §2).
-            entries = {name: (outcomes, len(outcomes) - 1, [0]) for name, outcomes in script.items()}
+            # One iterator per name: the nodes of one name share its execution count (§2).
+            entries = {
+                name: chain(outcomes, repeat(outcomes[-1])) for name, outcomes in script.items()
+            }
             self.plans = [entries.get(name) for name in self.names]
         self.retries = fsm.retries
         self.fsm = fsm
@@ -152,7 +154,10 @@ class _Executor:
     # --- running dispatched nodes (contract §4.3) ---
 
     def dispatch(self, node: int, branch: int | None) -> None:
-        """Record a dispatch of ``node`` and queue what answers it (contract §4.3)."""
+        """Record a dispatch of ``node`` and queue what answers it (contract §4.3).
+
+        ``branch`` is the branch it runs in, for dropped work: None in upstream mode.
+        """
         attempt = self.retries.get(node, 0) + 1
         at = self.at
         self.dispatches.append(_new(Dispatch, (self.names[node], at, attempt)))
@@ -160,29 +165,20 @@ class _Executor:
         self.events.append(_new(Event, (at, "dispatch", (self.pairs[node], pair))))
         kind = self.kinds[node]
         if kind == "standard":
-            plans = self.plans
-            plan = None if plans is None else plans[node]
+            plan = self.plans[node]
             if plan is None:
                 due, answer = self.now, OK
             else:
-                outcomes, last, executions = plan
-                count = executions[0]
-                executions[0] = count + 1
-                outcome, after = outcomes[count if count < last else last]
-                if outcome == "ok":
-                    answer = OK
-                elif outcome == "fail":
-                    answer = FAIL
-                else:  # hang
+                outcome, after = next(plan)
+                answer = _ANSWER[outcome]
+                if answer is None:  # hang
                     return
                 due = self.now + after
             # push(), inlined: every standard dispatch makes one answer.
             self.seq = seq = self.seq + 1
-            if branch is not None and self.intended:
-                item: Item = (due, seq, answer, node, None, branch)
+            item: Item = (due, seq, answer, node, None, branch)
+            if branch is not None:
                 self.by_branch[branch][seq] = item
-            else:
-                item = (due, seq, answer, node, None, None)
             if due == self.now:
                 self.current.append(item)
             else:
@@ -238,36 +234,36 @@ class _Executor:
             self.event("note", ("text", text + "; today's server rejects them"))
         return fsm.begin(now)
 
+    def retry(self, node: int, due: int, attempt: int) -> None:
+        """Queue the timer of a retry (the FSM's `ScheduleRetry`), never before now (§4.1)."""
+        now = self.now
+        at = due if due >= now else now
+        self.seq = seq = self.seq + 1
+        branch = self.fsm.index.get(node) if self.intended else None
+        if branch is not None and branch in self.fsm.branches:
+            item: Item = (at, seq, RESUME, node, None, branch)
+            self.by_branch[branch][seq] = item
+        else:
+            item = (at, seq, RESUME, node, None, None)
+        if at == now:
+            self.current.append(item)
+        else:
+            heappush(self.queue, item)
+        details: Details = (
+            self.pairs[node],
+            _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
+            ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
+        )
+        if due < now:
+            details += (("requestedMs", _ms(due)),)
+        self.events.append(_new(Event, (self.at, "retry-scheduled", details)))
+
     def effect(self, effect: tuple[Any, ...]) -> str | None:
         """Handle an effect other than a single dispatch; the run's status if it ends the run."""
         kind = effect[0]
-        if kind == "retry":
-            _, node, due, attempt = effect
-            now = self.now
-            at = due if due >= now else now
-            # push(), inlined: a failure that retries is the most frequent effect after dispatch.
-            self.seq = seq = self.seq + 1
-            branch = self.fsm.index.get(node) if self.intended else None
-            if branch is not None and branch in self.fsm.branches:
-                item: Item = (at, seq, RESUME, node, None, branch)
-                self.by_branch[branch][seq] = item
-            else:
-                item = (at, seq, RESUME, node, None, None)
-            if at == now:
-                self.current.append(item)
-            else:
-                heappush(self.queue, item)
-            details: Details = (
-                self.pairs[node],
-                _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
-                ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
-            )
-            if due < now:
-                details += (("requestedMs", _ms(due)),)
-            self.events.append(_new(Event, (self.at, "retry-scheduled", details)))
-        elif kind == "dispatch-many":
+        if kind == "dispatch-many":
             for node, branch in effect[1]:
-                self.dispatch(node, branch)
+                self.dispatch(node, branch if self.intended else None)
             if effect[2] is not None:
                 scope: Scope = effect[3]
                 join = self.graph.join_of_fork[scope.fork_id]
@@ -295,20 +291,21 @@ class _Executor:
         duration = 0
         queue, current, finished = self.queue, self.current, self.finished
         fsm, by_branch = self.fsm, self.by_branch
-        journal, notes = fsm.journal, fsm.notes
+        journal, notes, intended = fsm.journal, fsm.notes, self.intended
         success, failure, resume = fsm.success, fsm.failure, fsm.resume
         index, branches = fsm.index, fsm.branches
         pairs, append_event = self.pairs, self.events.append
-        signal, effect_of, dispatch = self.signal, self.effect, self.dispatch
+        signal, effect_of, dispatch, retry = self.signal, self.effect, self.dispatch, self.retry
         at = self.at
         while True:
             if current:
-                if queue and queue[0][0] == duration:
-                    due, seq, kind, node, extra, owner = heappop(queue)
-                else:
-                    due, seq, kind, node, extra, owner = current.popleft()
+                due, seq, kind, node, extra, owner = current.popleft()
             elif queue:
+                # The clock moves: the other items due then follow, in order, before any item
+                # queued from then on (which gets a later insertion number).
                 due, seq, kind, node, extra, owner = heappop(queue)
+                while queue and queue[0][0] == due:
+                    current.append(heappop(queue))
             else:
                 break
             if seq in finished:
@@ -325,7 +322,7 @@ class _Executor:
                     break
                 self.at = at = timedelta(microseconds=due)
             if owner is not None:
-                by_branch[owner].pop(seq, None)
+                del by_branch[owner][seq]
             processed += 1
             self.now = duration = due
             try:
@@ -355,8 +352,11 @@ class _Executor:
             if notes:
                 self.notes()
             if effect.__class__ is int:
-                branch = index.get(effect)
+                branch = index.get(effect) if intended else None
                 dispatch(effect, branch if branch is not None and branch in branches else None)
+                continue
+            if effect[0] == "retry":
+                retry(effect[1], effect[2], effect[3])
                 continue
             status = effect_of(effect)
             if status is not None:

@@ -97,8 +97,6 @@ class State:
         self.policy_delays: dict[tuple[int, int], int | None] = {}
         """`delays` by the policy's identity (the graph keeps the policies alive): nodes often
         share one policy object, and its identity hashes faster than its fields."""
-        self.node_delays: dict[int, int | None] = {}
-        """`delays` by node and attempt (an int key, see `FSM`): cheaper than hashing a policy."""
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
         if intended:
