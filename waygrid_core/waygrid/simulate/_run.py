@@ -44,7 +44,6 @@ _MAX_MICROS = timedelta.max // timedelta(microseconds=1)
 _OK, _FAIL, _RESUME = ("outcome", "ok"), ("outcome", "fail"), ("what", "resume")
 _ATTEMPTS = [("attempt", attempt) for attempt in range(64)]
 """The ``("attempt", n)`` details of the first attempts, shared by the events."""
-_ANSWER = {"ok": OK, "fail": FAIL, "hang": None}
 
 
 class _Executor:
@@ -170,10 +169,9 @@ class _Executor:
                 due, answer = self.now, OK
             else:
                 outcome, after = next(plan)
-                answer = _ANSWER[outcome]
-                if answer is None:  # hang
+                if outcome == "hang":
                     return
-                due = self.now + after
+                due, answer = self.now + after, OK if outcome == "ok" else FAIL
             # push(), inlined: every standard dispatch makes one answer.
             self.seq = seq = self.seq + 1
             item: Item = (due, seq, answer, node, None, branch)
@@ -351,7 +349,7 @@ class _Executor:
                 journal.clear()  # the signal's changes stay
             if notes:
                 self.notes()
-            if effect.__class__ is int:
+            if isinstance(effect, int):
                 branch = index.get(effect) if intended else None
                 dispatch(effect, branch if branch is not None and branch in branches else None)
                 continue
