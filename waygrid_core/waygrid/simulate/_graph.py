@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from ..conditions.condition import Condition
@@ -89,7 +90,7 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
     node's children, so walking the spec with the compiler's own stack, in step with
     ``dag.edges``, tells which frame registered each id and which frame added each edge.
     """
-    index = {node.id: i for i, node in enumerate(dag.nodes)}
+    index = dict(zip(map(attrgetter("id"), dag.nodes), range(len(dag.nodes)), strict=True))
     nodes: list[GraphNode] = []
     join_of_fork: dict[str, int] = {}
     for i, compiled in enumerate(dag.nodes):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from heapq import heappop, heappush
 from itertools import chain, repeat
+from operator import attrgetter
 from random import Random
 from typing import Any
 
@@ -57,10 +58,11 @@ class _Executor:
         intended: bool,
     ) -> None:
         self.graph = graph
-        self.names = [node.name for node in graph.nodes]
-        self.pairs = [("node", name) for name in self.names]
+        # map() and zip() build these per-node lists without a Python-level loop.
+        self.names: list[str] = list(map(attrgetter("name"), graph.nodes))
+        self.pairs = list(zip(repeat("node"), self.names))
         """The ``("node", name)`` detail of each node, shared by its events (made once)."""
-        self.kinds = [node.kind for node in graph.nodes]
+        self.kinds: list[str] = list(map(attrgetter("kind"), graph.nodes))
         self.plans: list[Iterator[Outcome] | None] = [None] * len(self.names)
         """Each node's next outcomes (None: the node succeeds at once)."""
         if script:
@@ -68,7 +70,7 @@ class _Executor:
             entries = {
                 name: chain(outcomes, repeat(outcomes[-1])) for name, outcomes in script.items()
             }
-            self.plans = [entries.get(name) for name in self.names]
+            self.plans = list(map(entries.get, self.names))
         self.retries = fsm.retries
         self.fsm = fsm
         self.intended = intended
