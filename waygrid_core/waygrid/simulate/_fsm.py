@@ -83,9 +83,16 @@ class FSM(State):
 
     def failure(self, node: int, now: int) -> Effect:
         """`NodeFailure`: retry, take the ``on_failure`` edge, or fail."""
-        if node in self.failed and node not in self.active:
+        failed, active = self.failed, self.active
+        if node in failed and node not in active:
             return NOOP
-        self._fail_node(node)
+        if self.journal is None:  # _fail_node(), inlined
+            if node not in failed and node not in self.completed:
+                self.remaining -= 1
+            active.discard(node)
+            failed.add(node)
+        else:
+            self._fail_node(node)
         attempt = self.retries.get(node, 0) + 1
         spec = self.nodes[node]
         delay = self.policy_delays.get((id(spec.retry), attempt), MISSING)
