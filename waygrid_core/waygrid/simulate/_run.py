@@ -89,6 +89,7 @@ class _Executor:
         """Intended mode: a branch's queued items by insertion number (the queue's own tuples),
         until they are processed: dropping a branch costs what it still has queued."""
         self.timers: dict[int, tuple[int, int]] = {}
+        self.due_ms: dict[int, tuple[str, int | float]] = {}
         self.dispatches: list[Dispatch] = []
         self.events: list[Event] = []
         self.now = 0
@@ -249,10 +250,13 @@ class _Executor:
             self.current.append(item)
         else:
             heappush(self.queue, item)
+        due_ms = self.due_ms.get(at)
+        if due_ms is None:  # retries due at one instant share their ("dueMs", ...) detail
+            due_ms = self.due_ms[at] = ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000)
         details: Details = (
             self.pairs[node],
             _ATTEMPTS[attempt + 1] if attempt < 63 else ("attempt", attempt + 1),
-            ("dueMs", at // 1000 if at % 1000 == 0 else at / 1000),
+            due_ms,
         )
         if due < now:
             details += (("requestedMs", _ms(due)),)
