@@ -235,10 +235,25 @@ class FSM(State):
                 f"{spec.name}: expected single successor or Fork, got {len(nexts)} successors",
             )
         target = nexts[0]
-        kind = nodes[target].kind
-        branch_id = self.index.get(node)
+        following = nodes[target]
+        kind = following.kind
+        index = self.index
+        branch_id = index.get(node)
         branch = None if branch_id is None else self.branches.get(branch_id)
         if kind == "standard":
+            if (
+                branch is not None
+                and following.delivery.__class__ is Immediate
+                and self.journal is None
+            ):
+                # The most frequent transition, the next node of a branch: _dispatch() and
+                # _advance() inlined (intended mode, no journal).
+                self.active.add(target)
+                if branch.current is not None:
+                    index.pop(branch.current, None)
+                branch.current = target
+                index[target] = branch.id
+                return target
             return self._dispatch(target, branch, now)
         if kind == "join":
             if branch is None:
