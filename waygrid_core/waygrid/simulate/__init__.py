@@ -78,11 +78,11 @@ def simulate(
         spec = Spec.from_dict(spec)
     elif not isinstance(spec, Spec):
         raise ValueError(f"spec: expected a Spec or its JSON dict, got {type(spec).__name__}")
-    dag = spec.compile()
     # A run allocates a few tuples per event and keeps them all: pausing the cyclic collector
-    # keeps the cost per node flat (the run creates no reference cycles).
+    # keeps the cost per node flat (the run creates no reference cycles). The compiled DAG and
+    # the graph die inside the pause, so the collection that follows it never walks them.
     with gc_paused():
-        graph = build_graph(spec, dag, mode)
+        graph = build_graph(spec, spec.compile(), mode)
         outcomes = parse_script(script, graph.standard_names)
         status, dispatches, events, duration = execute(
             graph,
@@ -93,11 +93,14 @@ def simulate(
             cancel_after=cancel_us,
             repeats=not isinstance(spec.repeat_policy, NoRepeat),
         )
-    return Simulation(
-        status,  # type: ignore[arg-type]
-        mode,
-        tuple(dispatches),
-        tuple(events),
-        timedelta(microseconds=duration),
-        start,
-    )
+        del graph, outcomes
+        run = Simulation(
+            status,  # type: ignore[arg-type]
+            mode,
+            tuple(dispatches),
+            tuple(events),
+            timedelta(microseconds=duration),
+            start,
+        )
+        del dispatches, events
+    return run

@@ -13,15 +13,16 @@ from ..policies.retry import (
     FullJitterRetryPolicy,
 )
 from ..strategies.join import AndJoin, OrJoin, QuorumJoin
-from ._graph import evaluate
+from ._graph import GraphNode, evaluate
 from ._state import MISSING, Branch, FsmError, Pending, Scope, State
 
-__all__ = ["FSM", "Branch", "FsmError", "Scope"]
+__all__ = ["FSM", "Branch", "Effect", "FsmError", "Scope"]
 
-Effect = tuple[Any, ...]
-"""``("dispatch", n)``, ``("dispatch-many", [(n, branch)], timeout_at, scope)``,
-``("schedule", n, at)``, ``("retry", n, at, attempt)``, ``("complete",)``, ``("fail",)``,
-``("cancel",)`` or ``("noop",)``; times in microseconds since the start."""
+Effect = int | tuple[Any, ...]
+"""A node index ``n`` (dispatch ``n``: the most frequent effect, so it allocates nothing),
+``("dispatch-many", [(n, branch)], timeout_at, scope)``, ``("schedule", n, at)``,
+``("retry", n, at, attempt)``, ``("complete",)``, ``("fail",)``, ``("cancel",)`` or
+``("noop",)``; times in microseconds since the start."""
 NOOP: Effect = ("noop",)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
@@ -40,14 +41,15 @@ class FSM(State):
 
     def resume(self, node: int) -> Effect:
         """`Resume`: a retry timer, or a scheduled node's timer."""
-        if node in self.failed and node not in self.active:
-            self._put(self.retries, node, self.retries.get(node, 0) + 1)
-            self._start(node)
-            return ("dispatch", node)
-        if node in self.completed or node in self.failed or node in self.active:
+        active = self.active
+        if node in active:
             return NOOP
-        self._start(node)
-        return ("dispatch", node)
+        if node in self.failed:
+            self._put(self.retries, node, self.retries.get(node, 0) + 1)
+        elif node in self.completed:
+            return NOOP
+        self._add(active, node)
+        return node
 
     def cancel(self) -> Effect:
         """`Cancel`: active work is cleared."""
@@ -57,14 +59,23 @@ class FSM(State):
 
     def success(self, node: int, now: int, *, fork_ack: bool = False) -> Effect:
         """`NodeSuccess` (or, intended, the executor's acknowledgement of a fork)."""
-        if node in self.completed:
+        completed, active = self.completed, self.active
+        if node in completed:
             return NOOP
-        if node not in self.active:
+        if node not in active:
             raise FsmError(
                 "InvalidNodeState", f"{self._name(node)}: expected started, got not started"
             )
-        self._succeed(node)
-        if self.complete_reached():
+        if self.journal is None:  # _succeed(), inlined (`node` is not completed)
+            if node in self.failed:
+                self.failed.discard(node)
+            else:
+                self.remaining -= 1
+            active.discard(node)
+            completed.add(node)
+        else:
+            self._succeed(node)
+        if not active and self.remaining <= 0:
             return ("complete",)
         if fork_ack:
             return self._fan_out(node, now)
@@ -72,12 +83,21 @@ class FSM(State):
 
     def failure(self, node: int, now: int) -> Effect:
         """`NodeFailure`: retry, take the ``on_failure`` edge, or fail."""
-        if node in self.failed and node not in self.active:
+        failed, active = self.failed, self.active
+        if node in failed and node not in active:
             return NOOP
-        self._fail_node(node)
-        spec = self.nodes[node]
+        if self.journal is None:  # _fail_node(), inlined
+            if node not in failed and node not in self.completed:
+                self.remaining -= 1
+            active.discard(node)
+            failed.add(node)
+        else:
+            self._fail_node(node)
         attempt = self.retries.get(node, 0) + 1
-        delay = self._delay(node, attempt)
+        spec = self.nodes[node]
+        delay = self.policy_delays.get((id(spec.retry), attempt), MISSING)
+        if delay is MISSING:
+            delay = self._delay(spec, attempt)
         if delay is not None:
             return ("retry", node, now + delay * 1000, attempt)
         branch = self.branch_of(node) if self.intended else None
@@ -90,18 +110,14 @@ class FSM(State):
             return self._fail_branch(branch, f"{spec.name} failed", now)
         return ("fail",)
 
-    def _delay(self, node: int, attempt: int) -> int | None:
+    def _delay(self, spec: GraphNode, attempt: int) -> int | None:
         """The retry policy's delay; a fixed policy's delays are computed once per attempt."""
-        fast = (node, attempt)
-        delay = self.node_delays.get(fast, MISSING)
-        if delay is not MISSING:
-            return delay  # type: ignore[no-any-return]
-        spec = self.nodes[node]
         policy = spec.retry
+        same = (id(policy), attempt)
         key = (policy, attempt)
         delay = self.delays.get(key, MISSING)
         if delay is not MISSING:
-            self.node_delays[fast] = delay
+            self.policy_delays[same] = delay
             return delay  # type: ignore[no-any-return]
         try:
             wraps = isinstance(policy, FibonacciRetryPolicy) and 47 <= attempt <= policy.max_retries
@@ -111,7 +127,7 @@ class FSM(State):
         except BackoffOverflowError as exc:
             raise FsmError("BackoffOverflow", f"{spec.name} attempt {attempt}: {exc}") from None
         if not isinstance(policy, _RANDOM):
-            self.delays[key] = self.node_delays[fast] = delay
+            self.delays[key] = self.policy_delays[same] = delay
         return delay
 
     def timeout(self, join: int, now: int) -> Effect:
@@ -169,11 +185,12 @@ class FSM(State):
     def _dispatch(self, node: int, branch: Branch | None, now: int) -> Effect:
         """Dispatch with the node's delivery strategy (`FSM` l.631-657)."""
         strategy = self.nodes[node].delivery
-        if isinstance(strategy, Immediate):
-            self._start(node)
+        if strategy.__class__ is Immediate:
             if branch is not None:
                 self._advance(node, branch)
-            return ("dispatch", node)
+            else:
+                self._add(self.active, node)
+            return node
         if isinstance(strategy, ScheduleAfter):
             target = now + strategy.delay // _MS * 1000
         else:
@@ -187,18 +204,19 @@ class FSM(State):
         self._start(node)
         if self.intended and branch is not None:
             self._advance(node, branch)
-        return ("dispatch", node)
+        return node
 
     def _run_handler(self, target: int, parent: Branch | None) -> Effect:
         """Start a join's ``on_failure``/``on_timeout`` target (its delivery is ignored)."""
         self._start(target)
         if parent is not None:
             self._advance(target, parent)
-        return ("dispatch", target)
+        return target
 
     def _transition(self, node: int, now: int) -> Effect:
         """The transition after a success (`FSM` l.698-832)."""
-        spec = self.nodes[node]
+        nodes = self.nodes
+        spec = nodes[node]
         nexts = spec.success
         if spec.conditional:
             nexts = [target for condition, target in spec.conditional if evaluate(condition)]
@@ -217,20 +235,36 @@ class FSM(State):
                 f"{spec.name}: expected single successor or Fork, got {len(nexts)} successors",
             )
         target = nexts[0]
-        kind = self.nodes[target].kind
-        branch = self.branch_of(node)
+        following = nodes[target]
+        kind = following.kind
+        index = self.index
+        branch_id = index.get(node)
+        branch = None if branch_id is None else self.branches.get(branch_id)
+        if kind == "standard":
+            if (
+                branch is not None
+                and following.delivery.__class__ is Immediate
+                and self.journal is None
+            ):
+                # The most frequent transition, the next node of a branch: _dispatch() and
+                # _advance() inlined (intended mode, no journal).
+                self.active.add(target)
+                if branch.current is not None:
+                    index.pop(branch.current, None)
+                branch.current = target
+                index[target] = branch.id
+                return target
+            return self._dispatch(target, branch, now)
         if kind == "join":
             if branch is None:
                 raise FsmError(
                     "InvalidNodeState", f"{spec.name}: expected branch context, got none"
                 )
             return self.arrive(target, branch.id, now)
-        if kind == "fork":
-            if branch is not None:
-                self._advance(target, branch)
-            self._succeed(target)
-            return self._fan_out(target, now)
-        return self._dispatch(target, branch, now)
+        if branch is not None:  # a fork
+            self._advance(target, branch)
+        self._succeed(target)
+        return self._fan_out(target, now)
 
     def _fan_out(self, fork: int, now: int) -> Effect:
         """Start one branch per branch edge of ``fork`` (`FSM` l.1266-1306, 495-525)."""

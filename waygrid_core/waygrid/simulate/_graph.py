@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from ..conditions.condition import Condition
@@ -36,10 +38,11 @@ class GraphNode:
     strategy: JoinStrategy | None = None
     timeout_us: int | None = None
     """For joins: the timeout truncated to whole milliseconds, in microseconds."""
-    success: list[int] = field(default_factory=list)
-    failure: list[int] = field(default_factory=list)
-    on_timeout: list[int] = field(default_factory=list)
-    conditional: list[tuple[Condition, int]] = field(default_factory=list)
+    # Most nodes have one kind of edge or none: the others share the empty tuple.
+    success: Sequence[int] = ()
+    failure: Sequence[int] = ()
+    on_timeout: Sequence[int] = ()
+    conditional: Sequence[tuple[Condition, int]] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -87,15 +90,16 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
     node's children, so walking the spec with the compiler's own stack, in step with
     ``dag.edges``, tells which frame registered each id and which frame added each edge.
     """
-    index = {node.id: i for i, node in enumerate(dag.nodes)}
+    index = dict(zip(map(attrgetter("id"), dag.nodes), range(len(dag.nodes)), strict=True))
     nodes: list[GraphNode] = []
+    join_of_fork: dict[str, int] = {}
     for i, compiled in enumerate(dag.nodes):
-        timeout = compiled.join_timeout
+        timeout, label, kind = compiled.join_timeout, compiled.label, compiled.kind
         nodes.append(
             GraphNode(
                 i,
-                compiled.kind,
-                compiled.label if compiled.label is not None else compiled.address,
+                kind,
+                label if label is not None else compiled.address,
                 compiled.retry_policy,
                 compiled.delivery_strategy,
                 compiled.fork_id,
@@ -103,10 +107,16 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
                 None if timeout is None else timeout // _MS * 1000,
             )
         )
+        if kind == "join" and compiled.fork_id is not None:
+            join_of_fork.setdefault(compiled.fork_id, i)
     edges = dag.edges
-    keep: list[bool] = [mode == "upstream"] * len(edges)
+    upstream = mode == "upstream"
     registered = [False] * len(nodes)
     standard_names: set[str] = set()
+    success: dict[int, list[int]] = {}
+    failure: dict[int, list[int]] = {}
+    on_timeout: dict[int, list[int]] = {}
+    conditional: dict[int, list[tuple[Condition, int]]] = {}
     stack: list[tuple[INode, int, bool]] = []
     for spec_node, node_id in zip(spec.entry_points, dag.entry_points, strict=True):
         me = index[node_id]
@@ -119,33 +129,43 @@ def build_graph(spec: Spec, dag: CompiledDag, mode: Mode) -> Graph:
             standard_names.add(
                 spec_node.label_text if spec_node.label_text is not None else spec_node.address
             )
+        keep = registering or upstream
+        # The walk meets the edges in the compiler's order: a kept edge is added at once.
         for child, guard, _ in _children(spec_node):
             edge = edges[position]
             if edge.guard != guard or index[edge.source] != me:  # pragma: no cover - a guard
                 raise AssertionError("the compiled edges do not follow the compiler's loop")
-            if registering:
-                keep[position] = True
             position += 1
             target = index[edge.target]
+            if keep:
+                if guard == "Conditional":
+                    assert edge.condition is not None
+                    conditional.setdefault(me, []).append((edge.condition, target))
+                else:
+                    by_source = (
+                        success
+                        if guard == "OnSuccess"
+                        else failure
+                        if guard == "OnFailure"
+                        else on_timeout
+                    )
+                    targets = by_source.get(me)
+                    if targets is None:
+                        by_source[me] = [target]
+                    else:
+                        targets.append(target)
             stack.append((child, target, not registered[target]))
             registered[target] = True
-    for edge, kept in zip(edges, keep, strict=True):
-        if not kept:
-            continue
-        source, target = nodes[index[edge.source]], index[edge.target]
-        if edge.guard == "OnSuccess":
-            source.success.append(target)
-        elif edge.guard == "OnFailure":
-            source.failure.append(target)
-        elif edge.guard == "OnTimeout":
-            source.on_timeout.append(target)
-        else:
-            assert edge.condition is not None
-            source.conditional.append((edge.condition, target))
-    pointers = any(has_pointer(c) for node in nodes for c, _ in node.conditional)
-    join_of_fork: dict[str, int] = {}
-    for node in nodes:
-        if node.kind == "join" and node.fork_id is not None:
-            join_of_fork.setdefault(node.fork_id, node.index)
+    if position != len(edges):  # pragma: no cover - a guard
+        raise AssertionError("the compiled edges do not follow the compiler's loop")
+    for me, targets in success.items():
+        nodes[me].success = targets
+    for me, targets in failure.items():
+        nodes[me].failure = targets
+    for me, targets in on_timeout.items():
+        nodes[me].on_timeout = targets
+    for me, guarded in conditional.items():
+        nodes[me].conditional = guarded
+    pointers = any(has_pointer(c) for guarded in conditional.values() for c, _ in guarded)
     entries = [index[e] for e in dag.entry_points]
     return Graph(nodes, entries, join_of_fork, standard_names, pointers)

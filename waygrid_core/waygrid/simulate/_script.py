@@ -60,7 +60,17 @@ def parse_script(script: object, standard_names: set[str]) -> dict[str, list[Out
             raise ValueError(f"script: node names are strings, got {type(key).__name__} {key!r}")
         if key not in standard_names:
             raise ValueError(f"script[{key!r}]: no standard node of the spec is named {key!r}")
-        if isinstance(value, (list, tuple)):
+        if type(value) is list:
+            # The common script, a list of bare names, in one pass (anything else raises here
+            # and is read again below, for the error with its path).
+            try:
+                outcomes = [_PLAIN[item] for item in value]
+            except (KeyError, TypeError):
+                outcomes = [
+                    (type(item) is str and plain(item)) or _outcome(item, f"script[{key!r}][{i}]")
+                    for i, item in enumerate(value)
+                ]
+        elif isinstance(value, (list, tuple)):
             outcomes = [
                 (type(item) is str and plain(item)) or _outcome(item, f"script[{key!r}][{i}]")
                 for i, item in enumerate(value)

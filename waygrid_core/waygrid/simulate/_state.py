@@ -94,8 +94,9 @@ class State:
         self.children: dict[int, list[Scope]] = {}
         self.next_branch = 0
         self.delays: dict[tuple[RetryPolicy, int], int | None] = {}
-        self.node_delays: dict[tuple[int, int], int | None] = {}
-        """`delays` by node index: hashing a small int pair is cheaper than hashing a policy."""
+        self.policy_delays: dict[tuple[int, int], int | None] = {}
+        """`delays` by the policy's identity (the graph keeps the policies alive): nodes often
+        share one policy object, and its identity hashes faster than its fields."""
         self.notes: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] | None = None if intended else []
         if intended:
@@ -158,7 +159,17 @@ class State:
     def _counted(self, node: int) -> bool:
         return node in self.completed or node in self.failed
 
+    # The three helpers below run once or more per processed item: without a journal (intended
+    # mode) they change the state directly, with the same effect as the journaled operations.
+
     def _succeed(self, node: int) -> None:
+        if self.journal is None:
+            if node not in self.completed and node not in self.failed:
+                self.remaining -= 1
+            self.active.discard(node)
+            self.completed.add(node)
+            self.failed.discard(node)
+            return
         if not self._counted(node):
             self._set(self, "remaining", self.remaining - 1)
         self._remove(self.active, node)
@@ -166,12 +177,26 @@ class State:
         self._remove(self.failed, node)
 
     def _fail_node(self, node: int) -> None:
+        if self.journal is None:
+            if node not in self.completed and node not in self.failed:
+                self.remaining -= 1
+            self.active.discard(node)
+            self.failed.add(node)
+            return
         if not self._counted(node):
             self._set(self, "remaining", self.remaining - 1)
         self._remove(self.active, node)
         self._add(self.failed, node)
 
     def _advance(self, node: int, branch: Branch, *, activate: bool = True) -> None:
+        if self.journal is None:
+            if activate:
+                self.active.add(node)
+            if branch.current is not None:
+                self.index.pop(branch.current, None)
+            branch.current = node
+            self.index[node] = branch.id
+            return
         if activate:
             self._add(self.active, node)
         if branch.current is not None:
