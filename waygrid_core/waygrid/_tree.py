@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+from ._slots import values_builder
 
 __all__ = ["TreeValue"]
 
 _REPR_DEPTH = 4
 _repr_state = threading.local()
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
-_REQUIRED = object()
+_BUILDERS: dict[type, Callable[[dict[str, Any]], object]] = {}
 _T = TypeVar("_T", bound="TreeValue")
 
 
@@ -28,17 +30,6 @@ def _field_names(cls: type) -> tuple[str, ...]:
         names = tuple(f.name for f in dataclasses.fields(cls))
         _FIELD_NAMES[cls] = names
     return names
-
-
-def _defaults(cls: type) -> tuple[tuple[str, object], ...]:
-    found = _DEFAULTS.get(cls)
-    if found is None:
-        found = tuple(
-            (f.name, _REQUIRED if f.default is dataclasses.MISSING else f.default)
-            for f in dataclasses.fields(cls)
-        )
-        _DEFAULTS[cls] = found
-    return found
 
 
 def _parts(tree: TreeValue) -> list[object]:
@@ -83,11 +74,10 @@ class TreeValue:
         Only for the reader, which checks every value as it reads it (and so can name the
         JSON path of a bad one); every other caller goes through the checking constructor.
         """
-        tree = object.__new__(cls)
-        setter = object.__setattr__
-        for name, default in _defaults(cls):
-            setter(tree, name, values[name] if default is _REQUIRED else values.get(name, default))
-        return tree
+        build = _BUILDERS.get(cls)
+        if build is None:
+            build = _BUILDERS[cls] = values_builder(cls)
+        return build(values)  # type: ignore[return-value]
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -239,7 +239,8 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     # Children are pushed last edge first, so they are read (and fail) in wire order.
     for edge in _EDGES_BACKWARDS[kind]:
         if edge.shape == "node":
-            _child(reader, obj, edge, path, values, pending)
+            if obj.get(edge.wire) is not None:
+                _child(reader, obj, edge, path, values, pending)
         elif edge.shape == "edges":
             _read_conditional_edges(reader, task, obj, edge, values, pending)
         else:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._codec import EDGES, edge_path
 from .._edges import Edge
+from .._slots import positional_builder
 from ..conditions.condition import Condition
 from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
@@ -140,41 +141,50 @@ class _Compiler:
         return hex_id(combined)
 
     def result(self, spec: Spec, entry_ids: list[int], salt: str) -> CompiledDag:
-        nodes = []
+        # Each id is printed once: edges and entry points reuse the node's text.
+        hexes = {raw: hex_id(raw) for raw in self.raw_ids}
+        info, nodes = self.info, []
         for raw in self.raw_ids:
-            node, path = self.info[raw]
-            extra: dict[str, Any] = {}
+            node, path = info[raw]
+            fork_id = join_id = strategy = timeout = None
             if isinstance(node, (ForkNode, JoinNode)):
-                extra["join_node_id"] = node.join_node_id
-                extra["fork_id"] = self.fork_id(node.join_node_id or "")
+                join_id = node.join_node_id
+                fork_id = self.fork_id(join_id or "")
             if isinstance(node, JoinNode):
-                extra["join_strategy"] = node.join_strategy
-                extra["join_timeout"] = node.join_timeout
+                strategy, timeout = node.join_strategy, node.join_timeout
             nodes.append(
-                CompiledNode(
-                    hex_id(raw),
+                _compiled_node(
+                    hexes[raw],
                     node.kind,
                     node.address,
                     node.label_text,
                     node.retry_policy,
                     node.delivery_strategy,
                     node.parameters,
-                    _path=path,
-                    **extra,
+                    fork_id,
+                    join_id,
+                    strategy,
+                    timeout,
+                    path,
                 )
             )
         edges = tuple(
-            CompiledEdge(hex_id(s), hex_id(t), guard, condition)
-            for s, t, guard, condition in self.edges
+            _compiled_edge(hexes[source], hexes[target], guard, condition)
+            for source, target, guard, condition in self.edges
         )
         return CompiledDag(
             self.dag_hash(),
-            tuple(hex_id(r) for r in entry_ids),
+            tuple(hexes[r] for r in entry_ids),
             tuple(nodes),
             edges,
             spec.repeat_policy,
             salt,
         )
+
+
+# The compiler's values are checked already; these skip the frozen dataclasses' __init__.
+_compiled_node = positional_builder(CompiledNode)
+_compiled_edge = positional_builder(CompiledEdge)
 
 
 def compile_with_problems(

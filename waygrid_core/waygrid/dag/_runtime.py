@@ -85,7 +85,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     dispatched_as_work: dict[str, str] = {}
     if entry.kind != "standard":
         dispatched_as_work[entry.id] = "the entry point"
-    delays: dict[RetryPolicy, tuple[str, str] | None] = {}
+    delays: dict[int, tuple[str, str] | None] = {}
     for node in compiled.nodes:
         edges = outgoing.get(node.id, [])
         for edge in edges:
@@ -96,7 +96,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
                 dispatched_as_work.setdefault(target.id, f"the {edge.guard} target of a node")
             elif node.kind == "fork":
                 dispatched_as_work.setdefault(target.id, "a fork branch's first node")
-        if node.kind != "fork":
+        if len(edges) > 1 and node.kind != "fork":  # one next node is never a conflict
             _successor_issues(node, edges, warn)
         if node.kind == "standard":
             _retry_issue(node, delays, warn)
@@ -149,16 +149,16 @@ def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) 
         )
 
 
-def _retry_issue(
-    node: CompiledNode, delays: dict[RetryPolicy, tuple[str, str] | None], warn: Any
-) -> None:
+def _retry_issue(node: CompiledNode, delays: dict[int, tuple[str, str] | None], warn: Any) -> None:
     """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
     policy = node.retry_policy
     if isinstance(policy, NoRetryPolicy):
         return
-    if policy not in delays:  # policies are frozen values: equal ones share one check
-        delays[policy] = _retry_finding(policy)
-    finding = delays[policy]
+    # Keyed by identity, which costs no hashing: the reader shares one object per distinct
+    # policy, and the DAG holds every policy, so no id is reused while this runs.
+    if id(policy) not in delays:
+        delays[id(policy)] = _retry_finding(policy)
+    finding = delays[id(policy)]
     if finding is not None:
         warn("runtime-retry-delay-overflows", node, *finding)
 
