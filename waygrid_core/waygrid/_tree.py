@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from ._slots import values_builder
+from typing import Any
 
 __all__ = ["TreeValue"]
 
 _REPR_DEPTH = 4
 _repr_state = threading.local()
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_BUILDERS: dict[type, Callable[[dict[str, Any]], object]] = {}
-_T = TypeVar("_T", bound="TreeValue")
 
 
 class _Length(int):
@@ -66,18 +61,6 @@ class TreeValue:
     """
 
     __slots__ = ("_hash",)
-
-    @classmethod
-    def _from_checked(cls: type[_T], values: dict[str, Any]) -> _T:
-        """Build from values already checked and normalised, skipping ``__post_init__``.
-
-        Only for the reader, which checks every value as it reads it (and so can name the
-        JSON path of a bad one); every other caller goes through the checking constructor.
-        """
-        build = _BUILDERS.get(cls)
-        if build is None:
-            build = _BUILDERS[cls] = values_builder(cls)
-        return build(values)  # type: ignore[return-value]
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -14,7 +14,7 @@ from ..parameters import FloatVal, ParameterValue, Secret
 from ..policies.repeat import RepeatTimes
 from ._tables import FAMILIES, FAMILY_NAMES, PARAMETER_CLASSES, WIRE, Path, key_segment, render_path
 
-__all__ = ["InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
+__all__ = ["STR_INT", "InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
 
 
 class InfiniteDurationDecodeError(SpecDecodeError):
@@ -31,7 +31,7 @@ read as NaN."""
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _STR = frozenset((str,))
-_STR_INT = frozenset((str, int))  # exact types: no bool, so equal keys mean equal JSON
+STR_INT = frozenset((str, int))  # exact types: no bool, so equal keys mean equal JSON
 
 
 def type_name(value: object) -> str:
@@ -102,7 +102,7 @@ class ValueReader:
             return memo_key(value)
         if type(value) is not dict:
             return None
-        if _STR_INT.issuperset(map(type, value.values())):  # most policies: cheaper than repr
+        if STR_INT.issuperset(map(type, value.values())):  # most policies: cheaper than repr
             return tuple(value.items())
         return _repr(value)
 
@@ -215,7 +215,7 @@ class ValueReader:
 
     def wire(self, value: object, family: type[WireValue], path: Path) -> Any:
         """Read a policy or strategy through the discriminator table."""
-        if self.parsed and type(value) is dict and _STR_INT.issuperset(map(type, value.values())):
+        if self.parsed and type(value) is dict and STR_INT.issuperset(map(type, value.values())):
             key: object = tuple(value.items())  # most policies: see `key`
         else:
             key = self.key(value)
