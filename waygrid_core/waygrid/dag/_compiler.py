@@ -79,13 +79,16 @@ class _Compiler:
         if depth > MAX_DEPTH:
             raise DepthError(node, path)
         kind = type(node)
+        address_hash = self.address_hashes.get(node.address)
+        if address_hash is None:
+            address_hash = self.address_hash(node.address)
         if kind is StandardNode:
-            mixed = bits ^ (depth << 32) ^ self.address_hash(node.address) ^ self.salt_hash
+            mixed = bits ^ (depth << 32) ^ address_hash ^ self.salt_hash
         else:
             join_id = node.join_node_id  # type: ignore[union-attr]
             if join_id is None:
                 raise MissingJoinIdError(node, path)
-            mixed = self.address_hash(node.address) ^ hash_chars(join_id) ^ self.salt_hash
+            mixed = address_hash ^ hash_chars(join_id) ^ self.salt_hash
             if kind is ForkNode:
                 mixed ^= PHI
         raw = hash_long(mixed)
