@@ -85,7 +85,8 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     dispatched_as_work: dict[str, str] = {}
     if entry.kind != "standard":
         dispatched_as_work[entry.id] = "the entry point"
-    delays: dict[int, tuple[str, str] | None] = {}
+    delays: dict[RetryPolicy, tuple[str, str] | None] = {}
+    delays_by_id: dict[int, tuple[str, str] | None] = {}
     for node in compiled.nodes:
         edges = outgoing.get(node.id, [])
         for edge in edges:
@@ -99,7 +100,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
         if len(edges) > 1 and node.kind != "fork":  # one next node is never a conflict
             _successor_issues(node, edges, warn)
         if node.kind == "standard":
-            _retry_issue(node, delays, warn)
+            _retry_issue(node, delays, delays_by_id, warn)
             scheduled = not isinstance(node.delivery_strategy, Immediate)
             if scheduled and node.id in scopes and node.id not in entries:
                 warn(
@@ -149,16 +150,25 @@ def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) 
         )
 
 
-def _retry_issue(node: CompiledNode, delays: dict[int, tuple[str, str] | None], warn: Any) -> None:
+def _retry_issue(
+    node: CompiledNode,
+    delays: dict[RetryPolicy, tuple[str, str] | None],
+    delays_by_id: dict[int, tuple[str, str] | None],
+    warn: Any,
+) -> None:
     """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
     policy = node.retry_policy
     if isinstance(policy, NoRetryPolicy):
         return
-    # Keyed by identity, which costs no hashing: the reader shares one object per distinct
-    # policy, and the DAG holds every policy, so no id is reused while this runs.
-    if id(policy) not in delays:
-        delays[id(policy)] = _retry_finding(policy)
-    finding = delays[id(policy)]
+    # Each policy object is hashed once (the reader shares one object per distinct policy;
+    # the DAG holds every policy, so no id is reused while this runs), and equal policies
+    # share one check.
+    if id(policy) in delays_by_id:
+        finding = delays_by_id[id(policy)]
+    else:
+        if policy not in delays:
+            delays[policy] = _retry_finding(policy)
+        finding = delays_by_id[id(policy)] = delays[policy]
     if finding is not None:
         warn("runtime-retry-delay-overflows", node, *finding)
 
