@@ -39,8 +39,8 @@ __all__ = [
 _SHIFTS = {"OnSuccess": (1, 1), "OnFailure": (1, 0), "OnTimeout": (2, 2), "Conditional": (8, 0)}
 
 
-def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int], ...]:
-    return tuple((edge, *_SHIFTS[edge.guard]) for edge in edges)
+def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int, str], ...]:
+    return tuple((edge, *_SHIFTS[edge.guard], "." + edge.wire) for edge in edges)
 
 
 # The server's compiler visits a standard node's failure edge before its success edge; every
@@ -112,13 +112,13 @@ class _Compiler:
         while stack:
             node, bits, depth, me, path = stack.pop()
             child_depth = depth + 1
-            for edge, shift, add in _VISIT_ORDER[node.kind]:
+            for edge, shift, add, segment in _VISIT_ORDER[node.kind]:
                 value = getattr(node, edge.attribute)
+                if not value:  # no node, or no edges or branches
+                    continue
                 if edge.shape == "node":
-                    if value is None:
-                        continue
                     child_bits = ((bits << shift) | add) & MASK
-                    child_path: Any = (path, "." + edge.wire)
+                    child_path: Any = (path, segment)
                     child_id = ensure(value, child_bits, child_depth, child_path)
                     edges.append((me, child_id, edge.guard, None))
                     push((value, child_bits, child_depth, child_id, child_path))

@@ -7,6 +7,7 @@ runs in, and at most `MAX_LISTED` issues of a kind render their paths.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..conditions.condition import (
@@ -31,6 +32,8 @@ __all__ = ["evaluate", "has_pointer", "runtime_issues", "runtime_warnings"]
 
 _MAX_CHECKED_ATTEMPT = 128
 """Attempts checked for a Backoff overflow (power-based delays saturate long before)."""
+
+_NO_EDGES: tuple[CompiledEdge, ...] = ()
 
 _Scope = tuple[str, str | None, Any] | None
 """The forks whose branches enclose a node, innermost first, linked:
@@ -88,7 +91,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     delays: dict[RetryPolicy, tuple[str, str] | None] = {}
     delays_by_id: dict[int, tuple[str, str] | None] = {}
     for node in compiled.nodes:
-        edges = outgoing.get(node.id, [])
+        edges = outgoing.get(node.id, _NO_EDGES)
         for edge in edges:
             target = nodes[edge.target]
             if target.kind == "standard":
@@ -122,7 +125,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
         )
 
 
-def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) -> None:
+def _successor_issues(node: CompiledNode, edges: Sequence[CompiledEdge], warn: Any) -> None:
     """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
     conditions = [e.condition for e in edges if e.guard == "Conditional"]
     if any(c is not None and has_pointer(c) for c in conditions):

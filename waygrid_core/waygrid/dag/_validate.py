@@ -176,6 +176,8 @@ def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
         if shape == "node":
             if value is not None:
                 found.append((value, (path, segment)))
+        elif not value:
+            continue
         elif shape == "edges":
             found.extend(
                 (item.to, edge_path(path, edge, index)) for index, item in enumerate(value)
