@@ -62,7 +62,7 @@ def loads_strict(text: str | bytes) -> Any:
             raise SpecDecodeError(
                 "$", f"invalid JSON: not UTF-8 ({exc.reason})", stage="json"
             ) from None
-    if not text.strip():
+    if not text or text.isspace():  # as `not text.strip()`, without copying the document
         raise SpecDecodeError("$", "invalid JSON: empty body", stage="json")
     try:
         return json.loads(

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any, TypeVar
+from typing import Any
 
 __all__ = ["TreeValue"]
 
 _REPR_DEPTH = 4
 _repr_state = threading.local()
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
-_REQUIRED = object()
-_T = TypeVar("_T", bound="TreeValue")
 
 
 class _Length(int):
@@ -28,17 +25,6 @@ def _field_names(cls: type) -> tuple[str, ...]:
         names = tuple(f.name for f in dataclasses.fields(cls))
         _FIELD_NAMES[cls] = names
     return names
-
-
-def _defaults(cls: type) -> tuple[tuple[str, object], ...]:
-    found = _DEFAULTS.get(cls)
-    if found is None:
-        found = tuple(
-            (f.name, _REQUIRED if f.default is dataclasses.MISSING else f.default)
-            for f in dataclasses.fields(cls)
-        )
-        _DEFAULTS[cls] = found
-    return found
 
 
 def _parts(tree: TreeValue) -> list[object]:
@@ -75,19 +61,6 @@ class TreeValue:
     """
 
     __slots__ = ("_hash",)
-
-    @classmethod
-    def _from_checked(cls: type[_T], values: dict[str, Any]) -> _T:
-        """Build from values already checked and normalised, skipping ``__post_init__``.
-
-        Only for the reader, which checks every value as it reads it (and so can name the
-        JSON path of a bad one); every other caller goes through the checking constructor.
-        """
-        tree = object.__new__(cls)
-        setter = object.__setattr__
-        for name, default in _defaults(cls):
-            setter(tree, name, values[name] if default is _REQUIRED else values.get(name, default))
-        return tree
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._slots import values_builder
 from .._values import check_address, check_duration, shown
 from ..conditions.condition import (
     AndCondition,
@@ -22,7 +23,13 @@ from ..policies.delivery import DeliveryStrategy
 from ..policies.repeat import RepeatPolicy
 from ..policies.retry import RetryPolicy
 from ..strategies.join import JoinStrategy
-from ._read_values import InfiniteDurationDecodeError, ReadMode, ValueReader, type_name
+from ._read_values import (
+    STR_INT,
+    InfiniteDurationDecodeError,
+    ReadMode,
+    ValueReader,
+    type_name,
+)
 from ._tables import EDGES, Edge, Path, key_segment
 
 if TYPE_CHECKING:
@@ -30,7 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_spec"]
 
-_NODE_CLASSES = {"standard": StandardNode, "fork": ForkNode, "join": JoinNode}
+_BUILD = {
+    "standard": values_builder(StandardNode),
+    "fork": values_builder(ForkNode),
+    "join": values_builder(JoinNode),
+}
+"""Each node kind built from its checked values, skipping ``__post_init__``."""
 _COMMON_KEYS = ("type", "address", "retryPolicy", "deliveryStrategy", "parameters", "label")
 _KIND_KEYS = {
     "standard": (),
@@ -41,7 +53,10 @@ _NODE_KEY_SETS = {
     kind: frozenset((*_COMMON_KEYS, *_KIND_KEYS[kind], *(edge.wire for edge in edges)))
     for kind, edges in EDGES.items()
 }
-_EDGES_BACKWARDS = {kind: tuple(reversed(edges)) for kind, edges in EDGES.items()}
+_EDGES_BACKWARDS = {
+    kind: tuple((edge, "." + edge.wire) for edge in reversed(edges))
+    for kind, edges in EDGES.items()
+}
 _POLICIES = (
     ("retry_policy", "retryPolicy", RetryPolicy, RetryPolicy.NONE),
     ("delivery_strategy", "deliveryStrategy", DeliveryStrategy, DeliveryStrategy.IMMEDIATE),
@@ -215,55 +230,55 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         )
     if not obj.keys() <= _NODE_KEY_SETS[kind]:
         reader.check_keys(obj, _NODE_KEY_SETS[kind], path, f"a {kind} node")
-    values: dict[str, Any] = {"address": reader.address(reader.require(obj, "address", path), path)}
+    address = obj.get("address")
+    if type(address) is not str or address not in reader.addresses:  # else checked already
+        address = reader.address(reader.require(obj, "address", path), path)
+    values: dict[str, Any] = {"address": address}
+    seen, parsed = reader.seen, reader.parsed
     for attribute, wire, family, default in _POLICIES:
         raw_policy = obj.get(wire)
         if raw_policy is None:
             if reader.server:
                 reader.require(obj, wire, path)
             values[attribute] = default
-        else:
-            values[attribute] = reader.wire(raw_policy, family, (path, "." + wire))
+            continue
+        # `ValueReader.wire`, its common case inline: a policy read before, of strings and ints.
+        if (
+            parsed
+            and type(raw_policy) is dict
+            and STR_INT.issuperset(map(type, raw_policy.values()))
+        ):
+            found = seen.get((family, tuple(raw_policy.items())))
+            if found is not None:
+                values[attribute] = found
+                continue
+        values[attribute] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
     if parameters is not None:
         values["parameters"] = reader.parameters(parameters, (path, ".parameters"))
     label = obj.get("label")
     if label is not None:
-        values["label_text"] = reader.text(label, (path, ".label"))
-    task.args = (_NODE_CLASSES[kind], values)
-    task.make = _from_checked
+        values["label_text"] = label if type(label) is str else reader.text(label, (path, ".label"))
+    task.args = (values,)
+    task.make = _BUILD[kind]
     if kind == "fork":
         _read_fork_fields(reader, obj, path, values)
     elif kind == "join":
         _read_join_fields(reader, obj, path, values)
     # Children are pushed last edge first, so they are read (and fail) in wire order.
-    for edge in _EDGES_BACKWARDS[kind]:
+    for edge, segment in _EDGES_BACKWARDS[kind]:
+        child = obj.get(edge.wire)
+        if child is None and edge.shape != "branches":
+            continue
         if edge.shape == "node":
-            _child(reader, obj, edge, path, values, pending)
+            where = (path, segment)
+            if type(child) is not dict:
+                raise reader.fail(where, f"expected a node (a JSON object), got {type_name(child)}")
+            pending.append(_Pending(_read_node, child, where, values, edge.attribute))
         elif edge.shape == "edges":
             _read_conditional_edges(reader, task, obj, edge, values, pending)
         else:
             _read_branches(reader, task, obj, edge, values, pending)
-
-
-def _from_checked(cls: type[StandardNode | JoinNode], values: dict[str, Any]) -> Any:
-    return cls._from_checked(values)
-
-
-def _child(
-    reader: _Reader,
-    obj: dict[str, Any],
-    edge: Edge,
-    path: Path,
-    values: dict[str, Any],
-    pending: list[_Pending],
-) -> None:
-    raw = obj.get(edge.wire)
-    if raw is not None:
-        where = (path, "." + edge.wire)
-        if not isinstance(raw, dict):
-            raise reader.fail(where, f"expected a node (a JSON object), got {type_name(raw)}")
-        pending.append(_Pending(_read_node, raw, where, values, edge.attribute))
 
 
 def _read_conditional_edges(
@@ -292,7 +307,7 @@ def _standard_with_edges(
     values: dict[str, Any], attribute: str, edge_slots: list[Any]
 ) -> StandardNode:
     values[attribute] = tuple(edge_slots)
-    return StandardNode._from_checked(values)
+    return _BUILD["standard"](values)  # type: ignore[return-value]
 
 
 def _read_fork_fields(
@@ -331,7 +346,7 @@ def _read_branches(
 
 def _fork(values: dict[str, Any], attribute: str, names: list[str], slots: list[Any]) -> ForkNode:
     values[attribute] = tuple(sorted(zip(names, slots, strict=True), key=branch_order))
-    return ForkNode._from_checked(values)
+    return _BUILD["fork"](values)  # type: ignore[return-value]
 
 
 def _read_join_fields(

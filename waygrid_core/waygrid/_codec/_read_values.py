@@ -14,7 +14,7 @@ from ..parameters import FloatVal, ParameterValue, Secret
 from ..policies.repeat import RepeatTimes
 from ._tables import FAMILIES, FAMILY_NAMES, PARAMETER_CLASSES, WIRE, Path, key_segment, render_path
 
-__all__ = ["InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
+__all__ = ["STR_INT", "InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
 
 
 class InfiniteDurationDecodeError(SpecDecodeError):
@@ -31,7 +31,7 @@ read as NaN."""
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _STR = frozenset((str,))
-_STR_INT = frozenset((str, int))  # exact types: no bool, so equal keys mean equal JSON
+STR_INT = frozenset((str, int))  # exact types: no bool, so equal keys mean equal JSON
 
 
 def type_name(value: object) -> str:
@@ -102,7 +102,7 @@ class ValueReader:
             return memo_key(value)
         if type(value) is not dict:
             return None
-        if _STR_INT.issuperset(map(type, value.values())):  # most policies: cheaper than repr
+        if STR_INT.issuperset(map(type, value.values())):  # most policies: cheaper than repr
             return tuple(value.items())
         return _repr(value)
 
@@ -215,9 +215,12 @@ class ValueReader:
 
     def wire(self, value: object, family: type[WireValue], path: Path) -> Any:
         """Read a policy or strategy through the discriminator table."""
-        key = self.key(value)
-        if key is None:
-            return self.read_wire(value, family, path)
+        if self.parsed and type(value) is dict and STR_INT.issuperset(map(type, value.values())):
+            key: object = tuple(value.items())  # most policies: see `key`
+        else:
+            key = self.key(value)
+            if key is None:
+                return self.read_wire(value, family, path)
         found = self.seen.get((family, key))
         if found is None:
             found = self.seen[family, key] = self.read_wire(value, family, path)
@@ -267,9 +270,28 @@ class ValueReader:
         """
         return self.server and kind == "float" and wire in obj
 
+    def parameters_key(self, value: object) -> object:
+        """The memo key of a node's parameters: for a parsed document whose parameters are
+        all ``{"type": ..., "value": <scalar>}``, their names, types and values (a float by its
+        ``repr``, which tells ``-0.0`` from ``0.0``), cheaper than the ``repr`` of the whole."""
+        if not self.parsed or type(value) is not dict:
+            return self.key(value)
+        parts = []
+        for name, item in value.items():
+            if type(item) is not dict or len(item) != 2 or "value" not in item:
+                return self.key(value)
+            kind, scalar = item.get("type"), item["value"]
+            scalar_type = type(scalar)
+            if type(kind) is not str or scalar_type not in _SCALARS:
+                return self.key(value)
+            parts.append(
+                (name, kind, scalar_type, repr(scalar) if scalar_type is float else scalar)
+            )
+        return tuple(parts)
+
     def parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters: typed values by name."""
-        key = self.key(value)
+        key = self.parameters_key(value)
         if key is None:
             return self.read_parameters(value, path)
         found = self.seen.get((ParameterValue, key))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._codec import EDGES, edge_path
 from .._edges import Edge
+from .._slots import positional_builder
 from ..conditions.condition import Condition
 from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
@@ -38,8 +39,8 @@ __all__ = [
 _SHIFTS = {"OnSuccess": (1, 1), "OnFailure": (1, 0), "OnTimeout": (2, 2), "Conditional": (8, 0)}
 
 
-def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int], ...]:
-    return tuple((edge, *_SHIFTS[edge.guard]) for edge in edges)
+def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int, str], ...]:
+    return tuple((edge, *_SHIFTS[edge.guard], "." + edge.wire) for edge in edges)
 
 
 # The server's compiler visits a standard node's failure edge before its success edge; every
@@ -78,13 +79,16 @@ class _Compiler:
         if depth > MAX_DEPTH:
             raise DepthError(node, path)
         kind = type(node)
+        address_hash = self.address_hashes.get(node.address)
+        if address_hash is None:
+            address_hash = self.address_hash(node.address)
         if kind is StandardNode:
-            mixed = bits ^ (depth << 32) ^ self.address_hash(node.address) ^ self.salt_hash
+            mixed = bits ^ (depth << 32) ^ address_hash ^ self.salt_hash
         else:
             join_id = node.join_node_id  # type: ignore[union-attr]
             if join_id is None:
                 raise MissingJoinIdError(node, path)
-            mixed = self.address_hash(node.address) ^ hash_chars(join_id) ^ self.salt_hash
+            mixed = address_hash ^ hash_chars(join_id) ^ self.salt_hash
             if kind is ForkNode:
                 mixed ^= PHI
         raw = hash_long(mixed)
@@ -108,13 +112,13 @@ class _Compiler:
         while stack:
             node, bits, depth, me, path = stack.pop()
             child_depth = depth + 1
-            for edge, shift, add in _VISIT_ORDER[node.kind]:
+            for edge, shift, add, segment in _VISIT_ORDER[node.kind]:
                 value = getattr(node, edge.attribute)
+                if not value:  # no node, or no edges or branches
+                    continue
                 if edge.shape == "node":
-                    if value is None:
-                        continue
                     child_bits = ((bits << shift) | add) & MASK
-                    child_path: Any = (path, "." + edge.wire)
+                    child_path: Any = (path, segment)
                     child_id = ensure(value, child_bits, child_depth, child_path)
                     edges.append((me, child_id, edge.guard, None))
                     push((value, child_bits, child_depth, child_id, child_path))
@@ -140,41 +144,50 @@ class _Compiler:
         return hex_id(combined)
 
     def result(self, spec: Spec, entry_ids: list[int], salt: str) -> CompiledDag:
-        nodes = []
+        # Each id is printed once: edges and entry points reuse the node's text.
+        hexes = {raw: hex_id(raw) for raw in self.raw_ids}
+        info, nodes = self.info, []
         for raw in self.raw_ids:
-            node, path = self.info[raw]
-            extra: dict[str, Any] = {}
+            node, path = info[raw]
+            fork_id = join_id = strategy = timeout = None
             if isinstance(node, (ForkNode, JoinNode)):
-                extra["join_node_id"] = node.join_node_id
-                extra["fork_id"] = self.fork_id(node.join_node_id or "")
+                join_id = node.join_node_id
+                fork_id = self.fork_id(join_id or "")
             if isinstance(node, JoinNode):
-                extra["join_strategy"] = node.join_strategy
-                extra["join_timeout"] = node.join_timeout
+                strategy, timeout = node.join_strategy, node.join_timeout
             nodes.append(
-                CompiledNode(
-                    hex_id(raw),
+                _compiled_node(
+                    hexes[raw],
                     node.kind,
                     node.address,
                     node.label_text,
                     node.retry_policy,
                     node.delivery_strategy,
                     node.parameters,
-                    _path=path,
-                    **extra,
+                    fork_id,
+                    join_id,
+                    strategy,
+                    timeout,
+                    path,
                 )
             )
         edges = tuple(
-            CompiledEdge(hex_id(s), hex_id(t), guard, condition)
-            for s, t, guard, condition in self.edges
+            _compiled_edge(hexes[source], hexes[target], guard, condition)
+            for source, target, guard, condition in self.edges
         )
         return CompiledDag(
             self.dag_hash(),
-            tuple(hex_id(r) for r in entry_ids),
+            tuple(hexes[r] for r in entry_ids),
             tuple(nodes),
             edges,
             spec.repeat_policy,
             salt,
         )
+
+
+# The compiler's values are checked already; these skip the frozen dataclasses' __init__.
+_compiled_node = positional_builder(CompiledNode)
+_compiled_edge = positional_builder(CompiledEdge)
 
 
 def compile_with_problems(

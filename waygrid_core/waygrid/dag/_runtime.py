@@ -7,6 +7,7 @@ runs in, and at most `MAX_LISTED` issues of a kind render their paths.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..conditions.condition import (
@@ -31,6 +32,8 @@ __all__ = ["evaluate", "has_pointer", "runtime_issues", "runtime_warnings"]
 
 _MAX_CHECKED_ATTEMPT = 128
 """Attempts checked for a Backoff overflow (power-based delays saturate long before)."""
+
+_NO_EDGES: tuple[CompiledEdge, ...] = ()
 
 _Scope = tuple[str, str | None, Any] | None
 """The forks whose branches enclose a node, innermost first, linked:
@@ -86,8 +89,9 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     if entry.kind != "standard":
         dispatched_as_work[entry.id] = "the entry point"
     delays: dict[RetryPolicy, tuple[str, str] | None] = {}
+    delays_by_id: dict[int, tuple[str, str] | None] = {}
     for node in compiled.nodes:
-        edges = outgoing.get(node.id, [])
+        edges = outgoing.get(node.id, _NO_EDGES)
         for edge in edges:
             target = nodes[edge.target]
             if target.kind == "standard":
@@ -96,10 +100,10 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
                 dispatched_as_work.setdefault(target.id, f"the {edge.guard} target of a node")
             elif node.kind == "fork":
                 dispatched_as_work.setdefault(target.id, "a fork branch's first node")
-        if node.kind != "fork":
+        if len(edges) > 1 and node.kind != "fork":  # one next node is never a conflict
             _successor_issues(node, edges, warn)
         if node.kind == "standard":
-            _retry_issue(node, delays, warn)
+            _retry_issue(node, delays, delays_by_id, warn)
             scheduled = not isinstance(node.delivery_strategy, Immediate)
             if scheduled and node.id in scopes and node.id not in entries:
                 warn(
@@ -121,7 +125,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
         )
 
 
-def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) -> None:
+def _successor_issues(node: CompiledNode, edges: Sequence[CompiledEdge], warn: Any) -> None:
     """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
     conditions = [e.condition for e in edges if e.guard == "Conditional"]
     if any(c is not None and has_pointer(c) for c in conditions):
@@ -150,15 +154,24 @@ def _successor_issues(node: CompiledNode, edges: list[CompiledEdge], warn: Any) 
 
 
 def _retry_issue(
-    node: CompiledNode, delays: dict[RetryPolicy, tuple[str, str] | None], warn: Any
+    node: CompiledNode,
+    delays: dict[RetryPolicy, tuple[str, str] | None],
+    delays_by_id: dict[int, tuple[str, str] | None],
+    warn: Any,
 ) -> None:
     """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
     policy = node.retry_policy
     if isinstance(policy, NoRetryPolicy):
         return
-    if policy not in delays:  # policies are frozen values: equal ones share one check
-        delays[policy] = _retry_finding(policy)
-    finding = delays[policy]
+    # Each policy object is hashed once (the reader shares one object per distinct policy;
+    # the DAG holds every policy, so no id is reused while this runs), and equal policies
+    # share one check.
+    if id(policy) in delays_by_id:
+        finding = delays_by_id[id(policy)]
+    else:
+        if policy not in delays:
+            delays[policy] = _retry_finding(policy)
+        finding = delays_by_id[id(policy)] = delays[policy]
     if finding is not None:
         warn("runtime-retry-delay-overflows", node, *finding)
 

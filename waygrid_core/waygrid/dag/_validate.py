@@ -63,22 +63,34 @@ def _warnings(spec: Spec, found: IssueList) -> None:
     for node, _ in nodes:
         if isinstance(node, ForkNode) and node.join_node_id is not None:
             branch_counts[node.join_node_id] = len(node.branch_nodes)
+    # Specs repeat their addresses and (shared) policies: each distinct one is checked once.
+    address_ok: dict[str, bool] = {}
+    retries_of: dict[int, int | None] = {}
     for index, (node, path) in enumerate(nodes):
-        if not _ADDRESS.fullmatch(node.address):
+        address = node.address
+        ok = address_ok.get(address)
+        if ok is None:
+            ok = address_ok[address] = _ADDRESS.fullmatch(address) is not None
+        if not ok:
             warn(
                 "address-format",
                 (path, ".address"),
-                f"the address {_shown(node.address)} is not of the form "
+                f"the address {_shown(address)} is not of the form "
                 "waygrid://<component>/<service>; "
                 "the server accepts any URI, but its dagHash may then differ from the SDK's",
             )
-        if node.label_text is not None and len(node.label_text) > _MAX_LABEL:
+        label = node.label_text
+        if label is not None and len(label) > _MAX_LABEL:
             warn(
                 "label-too-long",
                 (path, ".label"),
-                f"the label has {len(node.label_text)} characters; the documented limit is 64",
+                f"the label has {len(label)} characters; the documented limit is 64",
             )
-        retries = getattr(node.retry_policy, "max_retries", None)
+        policy = node.retry_policy
+        if id(policy) in retries_of:  # the spec holds every policy, so ids stay unique
+            retries = retries_of[id(policy)]
+        else:
+            retries = retries_of[id(policy)] = getattr(policy, "max_retries", None)
         if retries is not None and not 1 <= retries <= 100:
             warn(
                 "max-retries-out-of-range",
@@ -89,8 +101,11 @@ def _warnings(spec: Spec, found: IssueList) -> None:
             _join_warnings(node, path, branch_counts, warn)
         if isinstance(node, StandardNode) and node.conditional_edges:
             _condition_warnings(node, path, warn)
+        ends = unjoined.get(index)
+        if ends is None:
+            continue
         join_id = node.join_node_id if isinstance(node, ForkNode) else None
-        for where, branch in unjoined.get(index, ()):
+        for where, branch in ends:
             warn(
                 "branch-never-joins",
                 where,
@@ -121,43 +136,49 @@ def _walk(spec: Spec) -> tuple[list[tuple[INode, Any]], dict[int, list[tuple[Any
         (node, ((None, ".entryPoints"), f"[{index}]"), 0, None)
         for index, node in reversed(list(enumerate(spec.entry_points)))
     ]
+    push = pending.append
     while pending:
         node, path, depth, context = pending.pop()
         index = len(result)
         result.append((node, path))
-        if isinstance(node, JoinNode) and context is not None and node.join_node_id == context[0]:
+        if context is not None and isinstance(node, JoinNode) and node.join_node_id == context[0]:
             context = context[3]
         children = _children(node, path)
-        if isinstance(node, ForkNode):
-            if node.join_node_id is not None:
-                names = [name for name, _ in node.branch_nodes]
-                contexts: list[_Context] = [
-                    (node.join_node_id, index, name, context) for name in names
-                ]
-            else:
-                contexts = [context] * len(children)
-        else:
-            if not children and context is not None:
+        deeper = depth + 1 if depth < MAX_DEPTH else 0
+        if isinstance(node, ForkNode) and node.join_node_id is not None:
+            if deeper:
+                join_id, names = node.join_node_id, node.branch_nodes
+                for position in range(len(children) - 1, -1, -1):
+                    child, child_path = children[position]
+                    branch = (join_id, index, names[position][0], context)
+                    push((child, child_path, deeper, branch))
+            continue
+        if not children:
+            if context is not None and not isinstance(node, ForkNode):
                 unjoined.setdefault(context[1], []).append((path, context[2]))
-            contexts = [context] * len(children)
-        if depth < MAX_DEPTH:
-            pending.extend(
-                (child, child_path, depth + 1, child_context)
-                for (child, child_path), child_context in zip(
-                    reversed(children), reversed(contexts), strict=True
-                )
-            )
+        elif deeper:
+            for child, child_path in reversed(children):
+                push((child, child_path, deeper, context))
     return result, unjoined
+
+
+_PLANS = {
+    kind: tuple((edge.attribute, edge.shape, "." + edge.wire, edge) for edge in edges)
+    for kind, edges in EDGES.items()
+}
+"""`EDGES` with each wire key's path segment made once."""
 
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
     found: list[tuple[INode, Any]] = []
-    for edge in EDGES[node.kind]:
-        value = getattr(node, edge.attribute)
-        if edge.shape == "node":
+    for attribute, shape, segment, edge in _PLANS[node.kind]:
+        value = getattr(node, attribute)
+        if shape == "node":
             if value is not None:
-                found.append((value, (path, "." + edge.wire)))
-        elif edge.shape == "edges":
+                found.append((value, (path, segment)))
+        elif not value:
+            continue
+        elif shape == "edges":
             found.extend(
                 (item.to, edge_path(path, edge, index)) for index, item in enumerate(value)
             )

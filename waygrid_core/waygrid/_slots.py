@@ -1,0 +1,55 @@
+"""Building frozen slotted dataclasses from values already checked, without ``__init__``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["positional_builder", "values_builder"]
+
+_T = TypeVar("_T")
+
+
+def _setters(cls: type) -> tuple[list[dataclasses.Field[Any]], dict[str, Any]]:
+    fields = list(dataclasses.fields(cls))
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    for index, field in enumerate(fields):
+        namespace[f"set{index}"] = getattr(cls, field.name).__set__  # the slot's descriptor
+        namespace[f"default{index}"] = field.default
+    return fields, namespace
+
+
+def positional_builder(cls: type[_T]) -> Callable[..., _T]:
+    """A function taking every field of ``cls`` positionally, in field order, that builds an
+    instance without running ``__init__`` or ``__post_init__``.
+
+    Generated once per class, like a dataclass's own ``__init__``, but with the slots set
+    through their descriptors: half the cost of a frozen dataclass's ``object.__setattr__``.
+    """
+    fields, namespace = _setters(cls)
+    arguments = ", ".join(f"a{index}" for index in range(len(fields)))
+    body = "".join(f"    set{index}(tree, a{index})\n" for index in range(len(fields)))
+    source = f"def build({arguments}):\n    tree = new(cls)\n{body}    return tree\n"
+    exec(source, namespace)  # our own text, made from the class's field list
+    built: Callable[..., _T] = namespace["build"]
+    return built
+
+
+def values_builder(cls: type[_T]) -> Callable[[dict[str, Any]], _T]:
+    """Like `positional_builder`, taking the fields by name from a dict: a field without a
+    default must be in it, the others default to the dataclass's default."""
+    fields, namespace = _setters(cls)
+    lines = []
+    for index, field in enumerate(fields):
+        if field.default is dataclasses.MISSING:
+            lines.append(f"    set{index}(tree, values[{field.name!r}])\n")
+        else:
+            lines.append(f"    set{index}(tree, get({field.name!r}, default{index}))\n")
+    body = "".join(lines)
+    source = (
+        f"def build(values):\n    tree = new(cls)\n    get = values.get\n{body}    return tree\n"
+    )
+    exec(source, namespace)  # our own text, made from the class's field list
+    built: Callable[[dict[str, Any]], _T] = namespace["build"]
+    return built
