@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._codec import decode_spec, spec_to_dict, spec_to_json
+from ._codec import decode_json, decode_spec, spec_to_dict, spec_to_json
 from ._gc import gc_paused
 from ._json import loads_strict
 from ._tree import TreeValue
@@ -120,7 +120,7 @@ class Spec(_Memo):
     def from_json(text: str | bytes) -> Spec:
         """Read a spec from JSON text; see `from_dict`. Duplicate keys are rejected."""
         with gc_paused():
-            return decode_spec(loads_strict(text), acyclic=True)
+            return decode_json(text)
 
     # --- Validation and compilation --------------------------------------------------------
 

@@ -6,7 +6,7 @@ as the server, plus the leniencies the published docs promise (``mode="sdk"``, t
 ``mode="server"`` reads exactly like the server).
 """
 
-from ._read import InfiniteDurationDecodeError, decode_spec
+from ._read import InfiniteDurationDecodeError, decode_json, decode_spec
 from ._tables import EDGES, edge_path, key_segment, render_path, wire_value
 from ._write import condition_to_dict, spec_to_dict, spec_to_json
 
@@ -14,6 +14,7 @@ __all__ = [
     "EDGES",
     "InfiniteDurationDecodeError",
     "condition_to_dict",
+    "decode_json",
     "decode_spec",
     "edge_path",
     "key_segment",

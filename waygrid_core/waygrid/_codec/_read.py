@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._json import loads_unchecked
 from .._slots import values_builder
 from .._values import check_address, check_duration, shown
 from ..conditions.condition import (
@@ -28,6 +29,7 @@ from ._read_values import (
     InfiniteDurationDecodeError,
     ReadMode,
     ValueReader,
+    members_of,
     type_name,
 )
 from ._tables import EDGES, Edge, Path, key_segment
@@ -35,7 +37,7 @@ from ._tables import EDGES, Edge, Path, key_segment
 if TYPE_CHECKING:
     from ..spec import Spec
 
-__all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_spec"]
+__all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_json", "decode_spec"]
 
 _BUILD = {
     "standard": values_builder(StandardNode),
@@ -158,10 +160,29 @@ def decode_spec(
     Raises:
         SpecDecodeError: with the path of the first offending value.
     """
+    reader = _Reader(mode=mode, json_conditions=json_conditions, parsed=acyclic)
+    return _decode(reader, value)
+
+
+def decode_json(text: str | bytes) -> Spec:
+    """`decode_spec` of `loads_strict` (``text``), each failing exactly as there, for less:
+    the reader counts the members of the objects it reads for `loads_unchecked`."""
+    value, check = loads_unchecked(text)
+    reader = _Reader(mode="sdk", json_conditions=True, parsed=True)
+    try:
+        spec = _decode(reader, value)
+    except Exception:
+        check(None)  # a duplicate key is reported first, as by `loads_strict`
+        raise
+    check(reader.members)
+    return spec
+
+
+def _decode(reader: _Reader, value: object) -> Spec:
     from ..spec import Spec
 
-    reader = _Reader(mode=mode, json_conditions=json_conditions, parsed=acyclic)
     root = reader.expect_object(value, None, "a spec")
+    reader.members += len(root)
     reader.check_keys(root, frozenset(("entryPoints", "repeatPolicy", "type")), None, "the spec")
     entries = root.get("entryPoints")
     if not isinstance(entries, list) or not entries:
@@ -177,7 +198,7 @@ def decode_spec(
         )
         for index in range(len(entries) - 1, -1, -1)
     ]
-    records = _read_tree(reader, pending, acyclic)
+    records = _read_tree(reader, pending, reader.parsed)
     # Pass 2 (reverse order): build children before their parents.
     record = None
     try:
@@ -230,6 +251,7 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         )
     if not obj.keys() <= _NODE_KEY_SETS[kind]:
         reader.check_keys(obj, _NODE_KEY_SETS[kind], path, f"a {kind} node")
+    members = len(obj)
     address = obj.get("address")
     if type(address) is not str or address not in reader.addresses:  # else checked already
         address = reader.address(reader.require(obj, "address", path), path)
@@ -251,6 +273,7 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
             found = seen.get((family, tuple(raw_policy.items())))
             if found is not None:
                 values[attribute] = found
+                members += len(raw_policy)
                 continue
         values[attribute] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
@@ -259,6 +282,7 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     label = obj.get("label")
     if label is not None:
         values["label_text"] = label if type(label) is str else reader.text(label, (path, ".label"))
+    reader.members += members
     task.args = (values,)
     task.make = _BUILD[kind]
     if kind == "fork":
@@ -332,6 +356,7 @@ def _read_branches(
 ) -> None:
     path, wire = task.path, "." + edge.wire
     branches = obj[edge.wire]  # checked by _read_fork_fields
+    reader.members += len(branches)
     reader.check_names(branches, (path, wire))
     names = list(branches)
     branch_slots: list[Any] = [None] * len(names)
@@ -368,6 +393,7 @@ def _read_edge(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     path = task.path
     edge = reader.expect_object(task.raw, path, 'an edge {"condition": ..., "to": ...}')
     reader.check_keys(edge, frozenset(("condition", "to", "type")), path, "an edge")
+    reader.members += len(edge)
     for wire in ("condition", "to"):
         reader.require(edge, wire, path)
     slots: list[Any] = [None, None]
@@ -384,6 +410,7 @@ def _read_condition(reader: _Reader, task: _Pending, pending: list[_Pending]) ->
     path = task.path
     obj = reader.expect_object(task.raw, path, "a condition")
     name = reader.condition_type(obj, path)
+    reader.members += len(obj)
     if name == "Always":
         task.make = _always
     elif name == "Not":
@@ -412,6 +439,8 @@ def _read_condition(reader: _Reader, task: _Pending, pending: list[_Pending]) ->
         else:
             if "value" not in obj:
                 raise reader.fail((path, ".value"), "missing required field 'value'")
+            if reader.parsed:
+                reader.members += members_of(obj["value"])
             task.make, task.args = JsonEqualsCondition, (pointer, obj["value"])
 
 

@@ -14,7 +14,14 @@ from ..parameters import FloatVal, ParameterValue, Secret
 from ..policies.repeat import RepeatTimes
 from ._tables import FAMILIES, FAMILY_NAMES, PARAMETER_CLASSES, WIRE, Path, key_segment, render_path
 
-__all__ = ["STR_INT", "InfiniteDurationDecodeError", "ReadMode", "ValueReader", "type_name"]
+__all__ = [
+    "STR_INT",
+    "InfiniteDurationDecodeError",
+    "ReadMode",
+    "ValueReader",
+    "members_of",
+    "type_name",
+]
 
 
 class InfiniteDurationDecodeError(SpecDecodeError):
@@ -49,6 +56,20 @@ def type_name(value: object) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def members_of(value: object) -> int:
+    """The members of every object in ``value``, a parsed JSON value (no cycles)."""
+    members = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            members += len(item)
+            pending.extend(item.values())
+        elif type(item) is list:
+            pending.extend(item)
+    return members
 
 
 def _flat(value: dict[Any, Any]) -> bool:
@@ -90,6 +111,9 @@ class ValueReader:
         # Specs repeat the same small values (policies, parameters) on many nodes; values are
         # immutable, so one object per distinct JSON form is read once and shared.
         self.seen: dict[tuple[object, object], Any] = {}
+        # For a parsed document: the members of the objects read so far, each object counted
+        # once at most (see `loads_unchecked`, whose duplicate-key check this count makes).
+        self.members = 0
 
     def key(self, value: object) -> object:
         """The memo key of a small value: its ``repr`` when that tells every JSON form apart.
@@ -215,6 +239,8 @@ class ValueReader:
 
     def wire(self, value: object, family: type[WireValue], path: Path) -> Any:
         """Read a policy or strategy through the discriminator table."""
+        if type(value) is dict:
+            self.members += len(value)  # a policy read without error holds scalars only
         if self.parsed and type(value) is dict and STR_INT.issuperset(map(type, value.values())):
             key: object = tuple(value.items())  # most policies: see `key`
         else:
@@ -270,28 +296,32 @@ class ValueReader:
         """
         return self.server and kind == "float" and wire in obj
 
-    def parameters_key(self, value: object) -> object:
-        """The memo key of a node's parameters: for a parsed document whose parameters are
-        all ``{"type": ..., "value": <scalar>}``, their names, types and values (a float by its
-        ``repr``, which tells ``-0.0`` from ``0.0``), cheaper than the ``repr`` of the whole."""
-        if not self.parsed or type(value) is not dict:
-            return self.key(value)
+    def parameters_key(self, value: object) -> tuple[object, int]:
+        """The memo key of a node's parameters, and the members of its objects (0 unless
+        parsed). For a parsed document whose parameters are all
+        ``{"type": ..., "value": <scalar>}``, the key is their names, types and values (a
+        float by its ``repr``, which tells ``-0.0`` from ``0.0``), cheaper than a ``repr``."""
+        if not self.parsed:
+            return self.key(value), 0
+        if type(value) is not dict:
+            return self.key(value), members_of(value)
         parts = []
         for name, item in value.items():
             if type(item) is not dict or len(item) != 2 or "value" not in item:
-                return self.key(value)
+                return self.key(value), members_of(value)
             kind, scalar = item.get("type"), item["value"]
             scalar_type = type(scalar)
             if type(kind) is not str or scalar_type not in _SCALARS:
-                return self.key(value)
+                return self.key(value), members_of(value)
             parts.append(
                 (name, kind, scalar_type, repr(scalar) if scalar_type is float else scalar)
             )
-        return tuple(parts)
+        return tuple(parts), 3 * len(parts)
 
     def parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters: typed values by name."""
-        key = self.parameters_key(value)
+        key, members = self.parameters_key(value)
+        self.members += members
         if key is None:
             return self.read_parameters(value, path)
         found = self.seen.get((ParameterValue, key))
