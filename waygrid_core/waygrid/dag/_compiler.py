@@ -11,6 +11,7 @@ from ..conditions.condition import Condition
 from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ._ids import MASK, MAX_DEPTH, PHI, hash_chars, hash_long, hex_id, signed
+from ._issues import IssueList
 from ._problems import (
     CollisionError,
     DepthError,
@@ -20,6 +21,7 @@ from ._problems import (
     problem_issues,
 )
 from ._results import CompiledDag, CompiledEdge, CompiledNode, Guard
+from ._runtime import graph_warnings
 from ._structure import structural_problems
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ __all__ = [
     "CompiledDag",
     "CompiledEdge",
     "CompiledNode",
+    "check_with_warnings",
     "compile_spec",
     "compile_with_problems",
     "problem_issues",
@@ -199,20 +202,45 @@ def compile_with_problems(
         The DAG (None when the compiler stopped early, or when ``build`` is false), the
         problems found, and the error text the server would answer (None when it accepts).
     """
+    compiler, entry_ids, problems, server = _compile(spec, salt)
+    if compiler is None or not build:
+        return None, problems, server
+    return compiler.result(spec, entry_ids, salt), problems, server
+
+
+def check_with_warnings(spec: Spec, found: IssueList) -> tuple[list[Problem], str | None]:
+    """`compile_with_problems` without building the DAG, for `Spec.validate`: the problems and
+    the server's error text; when there are no problems, the runtime warnings (see
+    `runtime_warnings`) go to ``found``, computed from the compiler's own tables."""
+    compiler, entry_ids, problems, server = _compile(spec, "test")
+    if compiler is None or problems:
+        return problems, server
+    info = compiler.info  # by raw id, in the order the ids were made (as the DAG's nodes)
+    fork_ids = {
+        raw: compiler.fork_id(node.join_node_id or "")  # type: ignore[union-attr]
+        for raw, (node, _) in info.items()
+        if type(node) is not StandardNode
+    }
+    graph_warnings(entry_ids, info, compiler.edges, fork_ids, spec.repeat_policy, found)
+    return problems, server
+
+
+def _compile(
+    spec: Spec, salt: str
+) -> tuple[_Compiler | None, list[int], list[Problem], str | None]:
     compiler = _Compiler(salt)
     try:
         entry_ids = compiler.run(spec)
     except StopError as stop:
         problem = stop.problem()
         if problem.code == "missing-join-id":
-            return None, [problem], problem.server
-        return None, [problem], _SERVER_ERROR + problem.server
+            return None, [], [problem], problem.server
+        return None, [], [problem], _SERVER_ERROR + problem.server
     problems = structural_problems(compiler, entry_ids)
-    dag = compiler.result(spec, entry_ids, salt) if build else None
     if not problems:
-        return dag, problems, None
+        return compiler, entry_ids, problems, None
     lines = "\n  ".join(problem.server for problem in problems)
-    return dag, problems, f"{_SERVER_ERROR}Invalid DAG structure:\n  {lines}"
+    return compiler, entry_ids, problems, f"{_SERVER_ERROR}Invalid DAG structure:\n  {lines}"
 
 
 def compile_spec(spec: Spec, salt: str = "test") -> CompiledDag:

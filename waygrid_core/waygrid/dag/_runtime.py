@@ -7,9 +7,11 @@ runs in, and at most `MAX_LISTED` issues of a kind render their paths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._codec import render_path
+from .._edges import Guard
 from ..conditions.condition import (
     AlwaysCondition,
     AndCondition,
@@ -21,19 +23,22 @@ from ..conditions.condition import (
 )
 from ..errors import ValidationIssue
 from ..policies.delivery import Immediate
-from ..policies.repeat import NoRepeat
+from ..policies.repeat import NoRepeat, RepeatPolicy
 from ..policies.retry import FibonacciRetryPolicy, NoRetryPolicy, RetryPolicy
 from ._issues import MAX_LISTED, IssueList
 
 if TYPE_CHECKING:
-    from ._compiler import CompiledDag, CompiledEdge, CompiledNode
+    from ._compiler import CompiledDag
 
-__all__ = ["evaluate", "has_pointer", "runtime_issues", "runtime_warnings"]
+__all__ = ["evaluate", "graph_warnings", "has_pointer", "runtime_issues", "runtime_warnings"]
 
 _MAX_CHECKED_ATTEMPT = 128
 """Attempts checked for a Backoff overflow (power-based delays saturate long before)."""
 
-_NO_EDGES: tuple[CompiledEdge, ...] = ()
+_Edge = tuple[Any, Any, Guard, Condition | None]
+"""An edge: ``(source id, target id, guard, condition)``."""
+
+_NO_EDGES: list[_Edge] = []
 
 _Scope = tuple[str, str | None, Any] | None
 """The forks whose branches enclose a node, innermost first, linked:
@@ -58,76 +63,99 @@ def runtime_issues(compiled: CompiledDag) -> list[ValidationIssue]:
 
 def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     """Add the runtime warnings of ``compiled`` to ``found`` (see `runtime_issues`)."""
+    graph = {node.id: (node, node._path) for node in compiled.nodes}
+    fork_ids = {node.id: node.fork_id for node in compiled.nodes if node.kind != "standard"}
+    edges = [(edge.source, edge.target, edge.guard, edge.condition) for edge in compiled.edges]
+    graph_warnings(compiled.entry_points, graph, edges, fork_ids, compiled.repeat_policy, found)
 
-    def warn(code: str, node: CompiledNode | str, message: str, hint: str) -> None:
-        path = (None, node.removeprefix("$")) if isinstance(node, str) else node._path
-        found.add("warning", code, path, message, hint)
 
-    nodes = {node.id: node for node in compiled.nodes}
-    outgoing: dict[str, list[CompiledEdge]] = {}
-    for edge in compiled.edges:
-        outgoing.setdefault(edge.source, []).append(edge)
-    if not isinstance(compiled.repeat_policy, NoRepeat):
-        warn(
+def graph_warnings(
+    entry_points: Sequence[Any],
+    graph: dict[Any, tuple[Any, Any]],
+    edges: Iterable[_Edge],
+    fork_ids: Mapping[Any, str | None],
+    repeat_policy: RepeatPolicy,
+    found: IssueList,
+) -> None:
+    """`runtime_warnings` of a DAG given by its parts, so `Spec.validate` need not build one.
+
+    Args:
+        entry_points: The entry nodes' ids, in spec order (ids may be of any hashable type).
+        graph: For each node id, in the compiler's order: a node with the ``kind``,
+            ``retry_policy`` and ``delivery_strategy`` of the compiled node, and its linked path.
+        edges: ``(source id, target id, guard, condition)`` in the compiler's order.
+        fork_ids: The fork id of each fork and join.
+        repeat_policy: The spec's repeat policy.
+        found: Where the warnings go.
+    """
+
+    def warn(code: str, node_id: Any, message: str, hint: str) -> None:
+        found.add("warning", code, graph[node_id][1], message, hint)
+
+    outgoing: dict[Any, list[_Edge]] = {}
+    for edge in edges:
+        outgoing.setdefault(edge[0], []).append(edge)
+    if not isinstance(repeat_policy, NoRepeat):
+        found.add(
+            "warning",
             "runtime-repeat-not-executed",
-            "$.repeatPolicy",
+            (None, ".repeatPolicy"),
             "the server never executes repeat policies: the traversal runs once",
             "schedule repeated submissions yourself",
         )
-    for index in range(1, len(compiled.entry_points)):
-        warn(
+    for index in range(1, len(entry_points)):
+        found.add(
+            "warning",
             "runtime-entry-never-starts",
-            f"$.entryPoints[{index}]",
+            (None, f".entryPoints[{index}]"),
             "only the first entry point is started; this one never runs",
             "submit it as a traversal of its own",
         )
-    if not compiled.entry_points:
+    if not entry_points:
         return
-    entry = nodes[compiled.entry_points[0]]
-    scopes, forks, entries = _branch_scopes(compiled, nodes, outgoing)
-    dispatched_as_work: dict[str, str] = {}
-    if entry.kind != "standard":
-        dispatched_as_work[entry.id] = "the entry point"
+    scopes, forks, entries = _branch_scopes(entry_points, graph, outgoing, fork_ids)
+    dispatched_as_work: dict[Any, str] = {}
+    if graph[entry_points[0]][0].kind != "standard":
+        dispatched_as_work[entry_points[0]] = "the entry point"
     delays: dict[RetryPolicy, tuple[str, str] | None] = {}
     delays_by_id: dict[int, tuple[str, str] | None] = {}
-    for node in compiled.nodes:
-        edges = outgoing.get(node.id, _NO_EDGES)
-        for edge in edges:
-            target = nodes[edge.target]
-            if target.kind == "standard":
+    for node_id, (node, _) in graph.items():
+        kind = node.kind
+        node_edges = outgoing.get(node_id, _NO_EDGES)
+        for _, target, guard, _ in node_edges:
+            if graph[target][0].kind == "standard":
                 continue
-            if edge.guard in ("OnFailure", "OnTimeout"):
-                dispatched_as_work.setdefault(target.id, f"the {edge.guard} target of a node")
-            elif node.kind == "fork":
-                dispatched_as_work.setdefault(target.id, "a fork branch's first node")
-        if len(edges) > 1 and node.kind != "fork":  # one next node is never a conflict
-            _successor_issues(node, edges, warn)
-        if node.kind == "standard":
-            _retry_issue(node, delays, delays_by_id, warn)
+            if guard in ("OnFailure", "OnTimeout"):
+                dispatched_as_work.setdefault(target, f"the {guard} target of a node")
+            elif kind == "fork":
+                dispatched_as_work.setdefault(target, "a fork branch's first node")
+        if len(node_edges) > 1 and kind != "fork":  # one next node is never a conflict
+            _successor_issues(node_id, kind, node_edges, warn)
+        if kind == "standard":
+            _retry_issue(node_id, node.retry_policy, delays, delays_by_id, warn)
             scheduled = not isinstance(node.delivery_strategy, Immediate)
-            if scheduled and node.id in scopes and node.id not in entries:
+            if scheduled and node_id in scopes and node_id not in entries:
                 warn(
                     "runtime-scheduled-node-in-branch",
-                    node,
+                    node_id,
                     "a scheduled node inside a fork branch loses its branch on the server: "
                     "reaching the join after it is an error",
                     "schedule the work before the fork, or use Immediate delivery",
                 )
-    _unhandled_in_branches(nodes, outgoing, scopes, forks, found, warn)
+    _unhandled_in_branches(graph, outgoing, scopes, forks, found, warn)
     for node_id, why in dispatched_as_work.items():
-        node = nodes[node_id]
         warn(
             "runtime-control-node-never-answered",
-            node,
-            f"this {node.kind} is {why}: the server sends it to its address like a service "
-            "node, and nothing ever answers for it, so this path stalls",
+            node_id,
+            f"this {graph[node_id][0].kind} is {why}: the server sends it to its address like "
+            "a service node, and nothing ever answers for it, so this path stalls",
             "put a standard node before it",
         )
 
 
-def _successor_issues(node: CompiledNode, edges: Sequence[CompiledEdge], warn: Any) -> None:
+def _successor_issues(node: Any, kind: str, edges: Sequence[_Edge], warn: Any) -> None:
     """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
-    conditions = [e.condition for e in edges if e.guard == "Conditional"]
+    conditions = [condition for _, _, guard, condition in edges if guard == "Conditional"]
     if any(c is not None and has_pointer(c) for c in conditions):
         return  # today's server rejects JSON-pointer conditions before running anything
     true = sum(1 for c in conditions if isinstance(c, Condition) and evaluate(c))
@@ -140,9 +168,9 @@ def _successor_issues(node: CompiledNode, edges: Sequence[CompiledEdge], warn: A
             "make the conditions exclusive",
         )
         return
-    successes = sum(1 for e in edges if e.guard == "OnSuccess")
+    successes = sum(1 for _, _, guard, _ in edges if guard == "OnSuccess")
     if true == 0 and successes >= 2:
-        what = "join's continuation" if node.kind == "join" else "successor"
+        what = "join's continuation" if kind == "join" else "successor"
         warn(
             "runtime-join-continuation-stalls",
             node,
@@ -154,13 +182,13 @@ def _successor_issues(node: CompiledNode, edges: Sequence[CompiledEdge], warn: A
 
 
 def _retry_issue(
-    node: CompiledNode,
+    node: Any,
+    policy: RetryPolicy,
     delays: dict[RetryPolicy, tuple[str, str] | None],
     delays_by_id: dict[int, tuple[str, str] | None],
     warn: Any,
 ) -> None:
     """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
-    policy = node.retry_policy
     if isinstance(policy, NoRetryPolicy):
         return
     # Each policy object is hashed once (the reader shares one object per distinct policy;
@@ -213,62 +241,63 @@ def _overflows(policy: RetryPolicy, attempt: int) -> bool:
 
 
 def _branch_scopes(
-    compiled: CompiledDag, nodes: dict[str, CompiledNode], outgoing: dict[str, list[CompiledEdge]]
-) -> tuple[dict[str, _Scope], list[tuple[str, str | None]], set[str]]:
+    entry_points: Sequence[Any],
+    graph: dict[Any, tuple[Any, Any]],
+    outgoing: dict[Any, list[_Edge]],
+    fork_ids: Mapping[Any, str | None],
+) -> tuple[dict[Any, _Scope], list[tuple[Any, Any]], set[Any]]:
     """One walk from the entry points: the innermost fork each node runs in (by node id, only
     nodes inside a branch before its join), the forks in the order found with the fork that
     encloses each, and the branches' first nodes (whose delivery the server ignores)."""
-    scopes: dict[str, _Scope] = {}
-    forks: list[tuple[str, str | None]] = []
-    entries: set[str] = set()
-    seen: set[str] = set()
-    pending: list[tuple[str, _Scope]] = [(entry, None) for entry in compiled.entry_points]
+    scopes: dict[Any, _Scope] = {}
+    forks: list[tuple[Any, Any]] = []
+    entries: set[Any] = set()
+    seen: set[Any] = set()
+    pending: list[tuple[Any, _Scope]] = [(entry, None) for entry in entry_points]
     pending.reverse()
     while pending:
         node_id, scope = pending.pop()
         if node_id in seen:
             continue
         seen.add(node_id)
-        node = nodes[node_id]
-        if node.kind == "join" and scope is not None and scope[1] == node.fork_id:
+        kind = graph[node_id][0].kind
+        if kind == "join" and scope is not None and scope[1] == fork_ids[node_id]:
             scope = scope[2]  # the join closes its fork's branches
         if scope is not None:
             scopes[node_id] = scope
         inner = scope
-        if node.kind == "fork":
+        if kind == "fork":
             forks.append((node_id, None if scope is None else scope[0]))
-            inner = (node_id, node.fork_id, scope)
-        edges = outgoing.get(node_id, [])
-        for edge in reversed(edges):
-            branch = node.kind == "fork" and edge.guard == "OnSuccess"
+            inner = (node_id, fork_ids[node_id], scope)
+        for _, target, guard, _ in reversed(outgoing.get(node_id, _NO_EDGES)):
+            branch = kind == "fork" and guard == "OnSuccess"
             if branch:
-                entries.add(edge.target)
-            pending.append((edge.target, inner if branch else scope))
+                entries.add(target)
+            pending.append((target, inner if branch else scope))
     return scopes, forks, entries
 
 
 def _unhandled_in_branches(
-    nodes: dict[str, CompiledNode],
-    outgoing: dict[str, list[CompiledEdge]],
-    scopes: dict[str, _Scope],
-    forks: list[tuple[str, str | None]],
+    graph: dict[Any, tuple[Any, Any]],
+    outgoing: dict[Any, list[_Edge]],
+    scopes: dict[Any, _Scope],
+    forks: list[tuple[Any, Any]],
     found: IssueList,
     warn: Any,
 ) -> None:
     """Per fork: failures in its branches (nested forks' included) that never reach its join."""
     # Per fork: [unhandled count, first unhandled, handled count, first handled], counted at
     # the innermost fork, then added to each enclosing one (forks are found outer first).
-    tally: dict[str, list[Any]] = {fork: [0, None, 0, None] for fork, _ in forks}
+    tally: dict[Any, list[Any]] = {fork: [0, None, 0, None] for fork, _ in forks}
     for node_id, scope in scopes.items():  # in walk order
-        node = nodes[node_id]
-        if node.kind != "standard" or scope is None:
+        if scope is None or graph[node_id][0].kind != "standard":
             continue
         counts = tally[scope[0]]
-        handled = any(e.guard == "OnFailure" for e in outgoing.get(node_id, ()))
+        handled = any(guard == "OnFailure" for _, _, guard, _ in outgoing.get(node_id, ()))
         slot = 2 if handled else 0
         counts[slot] += 1
         if counts[slot + 1] is None:
-            counts[slot + 1] = node
+            counts[slot + 1] = node_id
     for fork, parent in reversed(forks):
         if parent is None:
             continue
@@ -279,13 +308,12 @@ def _unhandled_in_branches(
                 outer[slot + 1] = inner[slot + 1]
     for fork, _ in forks:
         bare, first_bare, handled, first_handled = tally[fork]
-        node = nodes[fork]
         if bare:
             code = "runtime-branch-failure-fails-traversal"
-            example = _example(found, code, first_bare)
+            example = _example(found, code, graph[first_bare][1])
             warn(
                 code,
-                node,
+                fork,
                 f"{bare} node(s) in its branches have no on_failure handler{example}: on the "
                 "server a failure there fails the whole traversal, not just the branch, so the "
                 "join never sees it",
@@ -294,10 +322,10 @@ def _unhandled_in_branches(
             )
         if handled:
             code = "runtime-failure-path-loses-branch"
-            example = _example(found, code, first_handled)
+            example = _example(found, code, graph[first_handled][1])
             warn(
                 code,
-                node,
+                fork,
                 f"{handled} node(s) in its branches have an on_failure handler{example}: on the "
                 "server the handler runs outside the branch, so reaching the join from it is "
                 "an error, and ending without the join completes the whole traversal",
@@ -305,11 +333,11 @@ def _unhandled_in_branches(
             )
 
 
-def _example(found: IssueList, code: str, node: CompiledNode) -> str:
+def _example(found: IssueList, code: str, path: Any) -> str:
     """`` (e.g. <path>)`` while issues of ``code`` are still listed: a path costs its depth."""
     if found.counts.get(code, ("warning", 0))[1] >= MAX_LISTED:
         return ""
-    return f" (e.g. {node.path})"
+    return f" (e.g. {render_path(path)})"
 
 
 def has_pointer(root: Condition) -> bool:

@@ -23,9 +23,8 @@ from ..conditions.condition import (
 from ..errors import SpecValidationError, ValidationIssue
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
 from ..strategies.join import OrJoin, QuorumJoin
-from ._compiler import MAX_DEPTH, compile_with_problems, problem_issues
+from ._compiler import MAX_DEPTH, check_with_warnings, problem_issues
 from ._issues import IssueList
-from ._runtime import runtime_warnings
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -42,12 +41,10 @@ _Context = tuple[str, int, str, Any] | None
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
     """See `Spec.validate`."""
-    dag, problems, server = compile_with_problems(spec)
-    errors = problem_issues(problems).issues()
     found = IssueList()
     _warnings(spec, found)
-    if dag is not None and not errors:  # the runtime only ever sees DAGs the compiler accepts
-        runtime_warnings(dag, found)
+    problems, server = check_with_warnings(spec, found)  # then the runtime's warnings
+    errors = problem_issues(problems).issues()
     warnings = found.issues()
     if errors or (strict and warnings):
         raise SpecValidationError(errors + warnings, server_error=server)
