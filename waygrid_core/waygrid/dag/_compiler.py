@@ -53,6 +53,9 @@ _VISIT_ORDER = {kind: _visit_order(edges) for kind, edges in EDGES.items()} | {
 }
 
 
+_RawEdge = tuple[int, int, Guard, Condition | None]
+"""An edge by raw node ids: ``(source, target, guard, condition)``."""
+
 _SERVER_ERROR = "com.monadial.waygrid.common.domain.algebra.RouteCompilerError: "
 
 
@@ -61,7 +64,8 @@ class _Compiler:
         self.salt_hash = hash_chars(salt)
         self.raw_ids: list[int] = []
         self.info: dict[int, tuple[INode, Any]] = {}
-        self.edges: list[tuple[int, int, Guard, Condition | None]] = []
+        self.edges: list[_RawEdge] = []
+        self.outgoing: dict[int, list[_RawEdge]] = {}  # the same edges by source
         self.address_hashes: dict[str, int] = {}
         self.fork_ids: dict[str, str] = {}
 
@@ -111,10 +115,11 @@ class _Compiler:
             path = ((None, ".entryPoints"), f"[{index}]")
             entry_ids.append(self.ensure(entry, bits, 0, path))
             stack.append((entry, bits, 0, entry_ids[-1], path))
-        ensure, edges, push = self.ensure, self.edges, stack.append
+        ensure, edges, push, outgoing = self.ensure, self.edges, stack.append, self.outgoing
         while stack:
             node, bits, depth, me, path = stack.pop()
             child_depth = depth + 1
+            first = len(edges)
             for edge, shift, add, segment in _VISIT_ORDER[node.kind]:
                 value = getattr(node, edge.attribute)
                 if not value:  # no node, or no edges or branches
@@ -138,6 +143,12 @@ class _Compiler:
                     child_id = ensure(child, child_bits, child_depth, child_path)
                     edges.append((me, child_id, edge.guard, condition))
                     push((child, child_bits, child_depth, child_id, child_path))
+            if len(edges) > first:  # a shared join is popped once per path that reaches it
+                known = outgoing.get(me)
+                if known is None:
+                    outgoing[me] = edges[first:]
+                else:
+                    known.extend(edges[first:])
         return entry_ids
 
     def dag_hash(self) -> str:
@@ -221,7 +232,7 @@ def check_with_warnings(spec: Spec, found: IssueList) -> tuple[list[Problem], st
         for raw, (node, _) in info.items()
         if type(node) is not StandardNode
     }
-    graph_warnings(entry_ids, info, compiler.edges, fork_ids, spec.repeat_policy, found)
+    graph_warnings(entry_ids, info, compiler.outgoing, fork_ids, spec.repeat_policy, found)
     return problems, server
 
 

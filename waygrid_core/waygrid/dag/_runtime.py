@@ -7,7 +7,7 @@ runs in, and at most `MAX_LISTED` issues of a kind render their paths.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._codec import render_path
@@ -38,7 +38,7 @@ _MAX_CHECKED_ATTEMPT = 128
 _Edge = tuple[Any, Any, Guard, Condition | None]
 """An edge: ``(source id, target id, guard, condition)``."""
 
-_NO_EDGES: list[_Edge] = []
+_NO_EDGES: tuple[_Edge, ...] = ()
 
 _Scope = tuple[str, str | None, Any] | None
 """The forks whose branches enclose a node, innermost first, linked:
@@ -65,14 +65,18 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
     """Add the runtime warnings of ``compiled`` to ``found`` (see `runtime_issues`)."""
     graph = {node.id: (node, node._path) for node in compiled.nodes}
     fork_ids = {node.id: node.fork_id for node in compiled.nodes if node.kind != "standard"}
-    edges = [(edge.source, edge.target, edge.guard, edge.condition) for edge in compiled.edges]
-    graph_warnings(compiled.entry_points, graph, edges, fork_ids, compiled.repeat_policy, found)
+    outgoing: dict[Any, list[_Edge]] = {}
+    for edge in compiled.edges:
+        outgoing.setdefault(edge.source, []).append(
+            (edge.source, edge.target, edge.guard, edge.condition)
+        )
+    graph_warnings(compiled.entry_points, graph, outgoing, fork_ids, compiled.repeat_policy, found)
 
 
 def graph_warnings(
     entry_points: Sequence[Any],
     graph: dict[Any, tuple[Any, Any]],
-    edges: Iterable[_Edge],
+    outgoing: Mapping[Any, Sequence[_Edge]],
     fork_ids: Mapping[Any, str | None],
     repeat_policy: RepeatPolicy,
     found: IssueList,
@@ -83,7 +87,8 @@ def graph_warnings(
         entry_points: The entry nodes' ids, in spec order (ids may be of any hashable type).
         graph: For each node id, in the compiler's order: a node with the ``kind``,
             ``retry_policy`` and ``delivery_strategy`` of the compiled node, and its linked path.
-        edges: ``(source id, target id, guard, condition)`` in the compiler's order.
+        outgoing: For each node id with edges, its edges in the compiler's order, each
+            ``(source id, target id, guard, condition)``.
         fork_ids: The fork id of each fork and join.
         repeat_policy: The spec's repeat policy.
         found: Where the warnings go.
@@ -92,9 +97,6 @@ def graph_warnings(
     def warn(code: str, node_id: Any, message: str, hint: str) -> None:
         found.add("warning", code, graph[node_id][1], message, hint)
 
-    outgoing: dict[Any, list[_Edge]] = {}
-    for edge in edges:
-        outgoing.setdefault(edge[0], []).append(edge)
     if not isinstance(repeat_policy, NoRepeat):
         found.add(
             "warning",
@@ -243,7 +245,7 @@ def _overflows(policy: RetryPolicy, attempt: int) -> bool:
 def _branch_scopes(
     entry_points: Sequence[Any],
     graph: dict[Any, tuple[Any, Any]],
-    outgoing: dict[Any, list[_Edge]],
+    outgoing: Mapping[Any, Sequence[_Edge]],
     fork_ids: Mapping[Any, str | None],
 ) -> tuple[dict[Any, _Scope], list[tuple[Any, Any]], set[Any]]:
     """One walk from the entry points: the innermost fork each node runs in (by node id, only
@@ -279,7 +281,7 @@ def _branch_scopes(
 
 def _unhandled_in_branches(
     graph: dict[Any, tuple[Any, Any]],
-    outgoing: dict[Any, list[_Edge]],
+    outgoing: Mapping[Any, Sequence[_Edge]],
     scopes: dict[Any, _Scope],
     forks: list[tuple[Any, Any]],
     found: IssueList,

@@ -69,13 +69,9 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
                     "give the join its fork's join_id, or attach it with fork.joined_by(join)",
                 )
             )
-    branch_counts: dict[int, int] = {}
-    for source, _, guard, _ in self.edges:
-        if guard == "OnSuccess":
-            branch_counts[source] = branch_counts.get(source, 0) + 1
     for fork_raws in forks.values():
         for raw in fork_raws:
-            count = branch_counts.get(raw, 0)
+            count = sum(1 for edge in self.outgoing.get(raw, ()) if edge[2] == "OnSuccess")
             if count < 2:
                 fork_node, fork_path = self.info[raw]
                 problems.append(
@@ -107,9 +103,7 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
 
 def find_cycle(self: _Compiler, entry_ids: list[int]) -> list[int] | None:
     """The server's DFS from the entry points, without recursion; the first cycle found."""
-    outgoing: dict[int, list[int]] = {}
-    for source, target, _, _ in self.edges:
-        outgoing.setdefault(source, []).append(target)
+    outgoing = self.outgoing
     visited: set[int] = set()
     on_stack: set[int] = set()
     parent: dict[int, int] = {}
@@ -123,7 +117,7 @@ def find_cycle(self: _Compiler, entry_ids: list[int]) -> list[int] | None:
         frames = [(entry, iter(outgoing.get(entry, ())))]
         while frames:
             current, targets = frames[-1]
-            for target in targets:
+            for _, target, _, _ in targets:
                 parent[target] = current
                 if target in on_stack:
                     cycle = [target]
