@@ -56,9 +56,12 @@ _NODE_KEY_SETS = {
     for kind, edges in EDGES.items()
 }
 _EDGES_BACKWARDS = {
-    kind: tuple((edge, "." + edge.wire) for edge in reversed(edges))
+    kind: tuple(
+        (edge, edge.wire, edge.shape, edge.attribute, "." + edge.wire) for edge in reversed(edges)
+    )
     for kind, edges in EDGES.items()
 }
+"""Each kind's edges, last first, with the fields the reader uses and the path segment."""
 _POLICIES = (
     ("retry_policy", "retryPolicy", RetryPolicy, RetryPolicy.NONE),
     ("delivery_strategy", "deliveryStrategy", DeliveryStrategy, DeliveryStrategy.IMMEDIATE),
@@ -278,7 +281,7 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         values[attribute] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
     if parameters is not None:
-        values["parameters"] = reader.parameters(parameters, (path, ".parameters"))
+        values["parameters"] = reader.parameters(parameters, path)
     label = obj.get("label")
     if label is not None:
         values["label_text"] = label if type(label) is str else reader.text(label, (path, ".label"))
@@ -290,16 +293,16 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     elif kind == "join":
         _read_join_fields(reader, obj, path, values)
     # Children are pushed last edge first, so they are read (and fail) in wire order.
-    for edge, segment in _EDGES_BACKWARDS[kind]:
-        child = obj.get(edge.wire)
-        if child is None and edge.shape != "branches":
+    for edge, wire, shape, attribute, segment in _EDGES_BACKWARDS[kind]:
+        child = obj.get(wire)
+        if child is None and shape != "branches":
             continue
-        if edge.shape == "node":
+        if shape == "node":
             where = (path, segment)
             if type(child) is not dict:
                 raise reader.fail(where, f"expected a node (a JSON object), got {type_name(child)}")
-            pending.append(_Pending(_read_node, child, where, values, edge.attribute))
-        elif edge.shape == "edges":
+            pending.append(_Pending(_read_node, child, where, values, attribute))
+        elif shape == "edges":
             _read_conditional_edges(reader, task, obj, edge, values, pending)
         else:
             _read_branches(reader, task, obj, edge, values, pending)

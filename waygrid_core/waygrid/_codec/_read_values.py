@@ -318,15 +318,17 @@ class ValueReader:
             )
         return tuple(parts), 3 * len(parts)
 
-    def parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
-        """Read a node's parameters: typed values by name."""
+    def parameters(self, value: object, node: Path) -> tuple[tuple[str, ParameterValue], ...]:
+        """Read a node's parameters (``value``, at ``node.parameters``): typed values by name."""
         key, members = self.parameters_key(value)
         self.members += members
         if key is None:
-            return self.read_parameters(value, path)
+            return self.read_parameters(value, (node, ".parameters"))
         found = self.seen.get((ParameterValue, key))
         if found is None:
-            found = self.seen[ParameterValue, key] = self.read_parameters(value, path)
+            found = self.seen[ParameterValue, key] = self.read_parameters(
+                value, (node, ".parameters")
+            )
         return found
 
     def read_parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
