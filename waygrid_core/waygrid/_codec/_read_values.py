@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import math
 import re
 from decimal import Decimal
@@ -92,6 +93,17 @@ def memo_key(value: object) -> str | None:
         elif type(item) not in _SCALARS:
             return None
     return _repr(value)
+
+
+def _marshalled(value: object) -> bytes | None:
+    """A memo key for parsed JSON: its `marshal` bytes, made in C, which tell ``1``, ``1.0``,
+    ``True`` and ``"1"`` apart, and ``-0.0`` from ``0.0``, and keep key order. Equal bytes are
+    equal values of equal types; equal values may still differ in bytes (`marshal` marks
+    objects referenced more than once), which only costs a second read."""
+    try:
+        return marshal.dumps(value)  # type: ignore[arg-type]  # parsed JSON: all marshallable
+    except ValueError:  # nested too deeply to marshal: no key
+        return None
 
 
 def _repr(value: dict[str, Any]) -> str | None:
@@ -296,40 +308,20 @@ class ValueReader:
         """
         return self.server and kind == "float" and wire in obj
 
-    def parameters_key(self, value: object) -> tuple[object, int]:
-        """The memo key of a node's parameters, and the members of its objects (0 unless
-        parsed). For a parsed document whose parameters are all
-        ``{"type": ..., "value": <scalar>}``, the key is their names, types and values (a
-        float by its ``repr``, which tells ``-0.0`` from ``0.0``), cheaper than a ``repr``."""
-        if not self.parsed:
-            return self.key(value), 0
-        if type(value) is not dict:
-            return self.key(value), members_of(value)
-        parts = []
-        for name, item in value.items():
-            if type(item) is not dict or len(item) != 2 or "value" not in item:
-                return self.key(value), members_of(value)
-            kind, scalar = item.get("type"), item["value"]
-            scalar_type = type(scalar)
-            if type(kind) is not str or scalar_type not in _SCALARS:
-                return self.key(value), members_of(value)
-            parts.append(
-                (name, kind, scalar_type, repr(scalar) if scalar_type is float else scalar)
-            )
-        return tuple(parts), 3 * len(parts)
-
     def parameters(self, value: object, node: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters (``value``, at ``node.parameters``): typed values by name."""
-        key, members = self.parameters_key(value)
-        self.members += members
+        key = _marshalled(value) if self.parsed else self.key(value)
         if key is None:
+            if self.parsed:
+                self.members += members_of(value)
             return self.read_parameters(value, (node, ".parameters"))
         found = self.seen.get((ParameterValue, key))
         if found is None:
-            found = self.seen[ParameterValue, key] = self.read_parameters(
-                value, (node, ".parameters")
-            )
-        return found
+            read = self.read_parameters(value, (node, ".parameters"))
+            members = members_of(value) if self.parsed else 0
+            found = self.seen[ParameterValue, key] = (read, members)
+        self.members += found[1]
+        return found[0]
 
     def read_parameters(self, value: object, path: Path) -> tuple[tuple[str, ParameterValue], ...]:
         obj = self.expect_object(value, path, "parameters")
