@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["positional_builder", "values_builder"]
+__all__ = ["positional_builder"]
 
 _T = TypeVar("_T")
 
@@ -33,23 +33,4 @@ def positional_builder(cls: type[_T]) -> Callable[..., _T]:
     source = f"def build({arguments}):\n    tree = new(cls)\n{body}    return tree\n"
     exec(source, namespace)  # our own text, made from the class's field list
     built: Callable[..., _T] = namespace["build"]
-    return built
-
-
-def values_builder(cls: type[_T]) -> Callable[[dict[str, Any]], _T]:
-    """Like `positional_builder`, taking the fields by name from a dict: a field without a
-    default must be in it, the others default to the dataclass's default."""
-    fields, namespace = _setters(cls)
-    lines = []
-    for index, field in enumerate(fields):
-        if field.default is dataclasses.MISSING:
-            lines.append(f"    set{index}(tree, values[{field.name!r}])\n")
-        else:
-            lines.append(f"    set{index}(tree, get({field.name!r}, default{index}))\n")
-    body = "".join(lines)
-    source = (
-        f"def build(values):\n    tree = new(cls)\n    get = values.get\n{body}    return tree\n"
-    )
-    exec(source, namespace)  # our own text, made from the class's field list
-    built: Callable[[dict[str, Any]], _T] = namespace["build"]
     return built

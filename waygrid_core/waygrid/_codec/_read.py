@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._json import loads_unchecked
-from .._slots import values_builder
+from .._slots import positional_builder
 from .._values import check_address, check_duration, shown
 from ..conditions.condition import (
     AndCondition,
@@ -39,12 +40,45 @@ if TYPE_CHECKING:
 
 __all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_json", "decode_spec"]
 
-_BUILD = {
-    "standard": values_builder(StandardNode),
-    "fork": values_builder(ForkNode),
-    "join": values_builder(JoinNode),
+_CLASSES = {"standard": StandardNode, "fork": ForkNode, "join": JoinNode}
+_BUILD: dict[str, Callable[..., Any]] = {
+    kind: positional_builder(cls) for kind, cls in _CLASSES.items()
 }
-"""Each node kind built from its checked values, skipping ``__post_init__``."""
+"""Each node kind built from its checked field values, in field order, skipping
+``__post_init__``."""
+_FIELD = {
+    kind: {field.name: index for index, field in enumerate(dataclasses.fields(cls))}
+    for kind, cls in _CLASSES.items()
+}
+"""Each kind's field positions; the common fields come first, at the same positions."""
+_POLICIES = (
+    (_FIELD["standard"]["retry_policy"], "retryPolicy", RetryPolicy, RetryPolicy.NONE),
+    (_FIELD["standard"]["delivery_strategy"], "deliveryStrategy", DeliveryStrategy,
+     DeliveryStrategy.IMMEDIATE),
+)  # fmt: skip
+
+
+def _template(cls: type) -> list[Any]:
+    values = [
+        None if field.default is dataclasses.MISSING else field.default
+        for field in dataclasses.fields(cls)
+    ]
+    for field, _wire, _family, default in _POLICIES:
+        values[field] = default
+    return values
+
+
+_TEMPLATES = {kind: _template(cls) for kind, cls in _CLASSES.items()}
+"""Each kind's field values before reading: the defaults (the policies' as the reader's)."""
+_ADDRESS, _PARAMETERS, _LABEL = (
+    _FIELD["standard"][name] for name in ("address", "parameters", "label_text")
+)
+assert all(  # the common fields' positions hold for every kind
+    _FIELD[kind][name] == index
+    for kind in _CLASSES
+    for name, index in _FIELD["standard"].items()
+    if name in _FIELD[kind] and index <= _LABEL
+)
 _COMMON_KEYS = ("type", "address", "retryPolicy", "deliveryStrategy", "parameters", "label")
 _KIND_KEYS = {
     "standard": (),
@@ -57,15 +91,12 @@ _NODE_KEY_SETS = {
 }
 _EDGES_BACKWARDS = {
     kind: tuple(
-        (edge, edge.wire, edge.shape, edge.attribute, "." + edge.wire) for edge in reversed(edges)
+        (edge, edge.wire, edge.shape, _FIELD[kind][edge.attribute], "." + edge.wire)
+        for edge in reversed(edges)
     )
     for kind, edges in EDGES.items()
 }
 """Each kind's edges, last first, with the fields the reader uses and the path segment."""
-_POLICIES = (
-    ("retry_policy", "retryPolicy", RetryPolicy, RetryPolicy.NONE),
-    ("delivery_strategy", "deliveryStrategy", DeliveryStrategy, DeliveryStrategy.IMMEDIATE),
-)
 _CONDITION_KEYS = {
     "Always": (),
     "Not": ("cond",),
@@ -94,7 +125,7 @@ class _Pending:
         self.slots = slots
         self.slot = slot
         self.make: Callable[..., Any] = _nothing
-        self.args: tuple[Any, ...] = ()
+        self.args: Sequence[Any] = ()
 
 
 _ReadFn = Callable[["_Reader", _Pending, list[_Pending]], None]
@@ -258,14 +289,14 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     address = obj.get("address")
     if type(address) is not str or address not in reader.addresses:  # else checked already
         address = reader.address(reader.require(obj, "address", path), path)
-    values: dict[str, Any] = {"address": address}
+    values = _TEMPLATES[kind].copy()
+    values[_ADDRESS] = address
     seen, parsed = reader.seen, reader.parsed
-    for attribute, wire, family, default in _POLICIES:
+    for field, wire, family, _ in _POLICIES:
         raw_policy = obj.get(wire)
-        if raw_policy is None:
+        if raw_policy is None:  # the default, already in `values`
             if reader.server:
                 reader.require(obj, wire, path)
-            values[attribute] = default
             continue
         # `ValueReader.wire`, its common case inline: a policy read before, of strings and ints.
         if (
@@ -275,25 +306,25 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         ):
             found = seen.get((family, tuple(raw_policy.items())))
             if found is not None:
-                values[attribute] = found
+                values[field] = found
                 members += len(raw_policy)
                 continue
-        values[attribute] = reader.wire(raw_policy, family, (path, "." + wire))
+        values[field] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
     if parameters is not None:
-        values["parameters"] = reader.parameters(parameters, path)
+        values[_PARAMETERS] = reader.parameters(parameters, path)
     label = obj.get("label")
     if label is not None:
-        values["label_text"] = label if type(label) is str else reader.text(label, (path, ".label"))
+        values[_LABEL] = label if type(label) is str else reader.text(label, (path, ".label"))
     reader.members += members
-    task.args = (values,)
+    task.args = values
     task.make = _BUILD[kind]
     if kind == "fork":
         _read_fork_fields(reader, obj, path, values)
     elif kind == "join":
         _read_join_fields(reader, obj, path, values)
     # Children are pushed last edge first, so they are read (and fail) in wire order.
-    for edge, wire, shape, attribute, segment in _EDGES_BACKWARDS[kind]:
+    for edge, wire, shape, field, segment in _EDGES_BACKWARDS[kind]:
         child = obj.get(wire)
         if child is None and shape != "branches":
             continue
@@ -301,11 +332,11 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
             where = (path, segment)
             if type(child) is not dict:
                 raise reader.fail(where, f"expected a node (a JSON object), got {type_name(child)}")
-            pending.append(_Pending(_read_node, child, where, values, attribute))
+            pending.append(_Pending(_read_node, child, where, values, field))
         elif shape == "edges":
-            _read_conditional_edges(reader, task, obj, edge, values, pending)
+            _read_conditional_edges(reader, task, obj, edge, field, values, pending)
         else:
-            _read_branches(reader, task, obj, edge, values, pending)
+            _read_branches(reader, task, obj, edge, field, values, pending)
 
 
 def _read_conditional_edges(
@@ -313,7 +344,8 @@ def _read_conditional_edges(
     task: _Pending,
     obj: dict[str, Any],
     edge: Edge,
-    values: dict[str, Any],
+    field: int,
+    values: list[Any],
     pending: list[_Pending],
 ) -> None:
     path, wire = task.path, "." + edge.wire
@@ -327,26 +359,23 @@ def _read_conditional_edges(
         where = ((path, wire), f"[{index}]")
         pending.append(_Pending(_read_edge, edges_raw[index], where, edge_slots, index))
     if edge_slots:
-        task.make, task.args = _standard_with_edges, (values, edge.attribute, edge_slots)
+        task.make, task.args = _standard_with_edges, (values, field, edge_slots)
 
 
-def _standard_with_edges(
-    values: dict[str, Any], attribute: str, edge_slots: list[Any]
-) -> StandardNode:
-    values[attribute] = tuple(edge_slots)
-    return _BUILD["standard"](values)  # type: ignore[return-value]
+def _standard_with_edges(values: list[Any], field: int, edge_slots: list[Any]) -> StandardNode:
+    values[field] = tuple(edge_slots)
+    node: StandardNode = _BUILD["standard"](*values)
+    return node
 
 
-def _read_fork_fields(
-    reader: _Reader, obj: dict[str, Any], path: Path, values: dict[str, Any]
-) -> None:
+def _read_fork_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: list[Any]) -> None:
     branches = reader.require(obj, "branches", path)
     if not isinstance(branches, dict):
         raise reader.fail(
             (path, ".branches"), f"expected an object of branches, got {type_name(branches)}"
         )
     join_id = reader.require(obj, "joinNodeId", path)
-    values["join_node_id"] = reader.text(join_id, (path, ".joinNodeId"))
+    values[_FIELD["fork"]["join_node_id"]] = reader.text(join_id, (path, ".joinNodeId"))
 
 
 def _read_branches(
@@ -354,7 +383,8 @@ def _read_branches(
     task: _Pending,
     obj: dict[str, Any],
     edge: Edge,
-    values: dict[str, Any],
+    field: int,
+    values: list[Any],
     pending: list[_Pending],
 ) -> None:
     path, wire = task.path, "." + edge.wire
@@ -369,25 +399,25 @@ def _read_branches(
         if not isinstance(branch, dict):
             raise reader.fail(where, f"expected a node (a JSON object), got {type_name(branch)}")
         pending.append(_Pending(_read_node, branch, where, branch_slots, index))
-    task.make, task.args = _fork, (values, edge.attribute, names, branch_slots)
+    task.make, task.args = _fork, (values, field, names, branch_slots)
 
 
-def _fork(values: dict[str, Any], attribute: str, names: list[str], slots: list[Any]) -> ForkNode:
-    values[attribute] = tuple(sorted(zip(names, slots, strict=True), key=branch_order))
-    return _BUILD["fork"](values)  # type: ignore[return-value]
+def _fork(values: list[Any], field: int, names: list[str], slots: list[Any]) -> ForkNode:
+    values[field] = tuple(sorted(zip(names, slots, strict=True), key=branch_order))
+    node: ForkNode = _BUILD["fork"](*values)
+    return node
 
 
-def _read_join_fields(
-    reader: _Reader, obj: dict[str, Any], path: Path, values: dict[str, Any]
-) -> None:
+def _read_join_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: list[Any]) -> None:
+    fields = _FIELD["join"]
     join_id = reader.require(obj, "joinNodeId", path)
-    values["join_node_id"] = reader.text(join_id, (path, ".joinNodeId"))
+    values[fields["join_node_id"]] = reader.text(join_id, (path, ".joinNodeId"))
     strategy = reader.require(obj, "strategy", path)
-    values["join_strategy"] = reader.wire(strategy, JoinStrategy, (path, ".strategy"))
+    values[fields["join_strategy"]] = reader.wire(strategy, JoinStrategy, (path, ".strategy"))
     if obj.get("timeout") is not None:
         timeout = reader.scalar(obj["timeout"], "duration", (path, ".timeout"))
         try:
-            values["join_timeout"] = check_duration(timeout, "timeout()")
+            values[fields["join_timeout"]] = check_duration(timeout, "timeout()")
         except SpecError as exc:  # pragma: no cover - parse_duration gives valid durations
             raise reader.fail((path, ".timeout"), str(exc)) from None
 
