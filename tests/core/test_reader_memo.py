@@ -32,3 +32,14 @@ def test_a_boolean_is_not_an_integer_after_an_equal_integer(kind: str) -> None:
     with pytest.raises(SpecDecodeError) as caught:
         Spec.from_json(_parameters(good, good, bad, kind=kind))
     assert caught.value.path == "$.entryPoints[2].parameters.p.value"
+
+
+def test_parameters_too_deep_to_key_are_still_read() -> None:
+    """A value nested past what the memo can key is read (and refused) like any other."""
+    nested = "[" * 3000 + "]" * 3000
+    node = json.dumps(wire_node(parameters={"p": {"type": "StringVal", "value": "x"}}))
+    node = node.replace('{"type": "StringVal", "value": "x"}', nested)
+    text = '{"entryPoints":[' + node + '],"repeatPolicy":{"type":"NoRepeat"}}'
+    with pytest.raises(SpecDecodeError) as caught:
+        Spec.from_json(text)
+    assert caught.value.path == "$.entryPoints[0].parameters.p"

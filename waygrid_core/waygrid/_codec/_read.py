@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._json import loads_unchecked
-from .._slots import positional_builder
 from .._values import check_address, check_duration, shown
 from ..conditions.condition import (
     AndCondition,
@@ -19,12 +17,11 @@ from ..conditions.condition import (
     OrCondition,
 )
 from ..errors import SpecError
-from ..nodes import ForkNode, JoinNode, StandardNode
+from ..nodes import ForkNode, StandardNode
 from ..nodes.fork import branch_order
-from ..policies.delivery import DeliveryStrategy
 from ..policies.repeat import RepeatPolicy
-from ..policies.retry import RetryPolicy
 from ..strategies.join import JoinStrategy
+from ._node_fields import ADDRESS, BUILD, FIELD, LABEL, PARAMETERS, POLICIES, TEMPLATES
 from ._read_values import (
     STR_INT,
     InfiniteDurationDecodeError,
@@ -40,45 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["InfiniteDurationDecodeError", "ReadMode", "decode_json", "decode_spec"]
 
-_CLASSES = {"standard": StandardNode, "fork": ForkNode, "join": JoinNode}
-_BUILD: dict[str, Callable[..., Any]] = {
-    kind: positional_builder(cls) for kind, cls in _CLASSES.items()
-}
-"""Each node kind built from its checked field values, in field order, skipping
-``__post_init__``."""
-_FIELD = {
-    kind: {field.name: index for index, field in enumerate(dataclasses.fields(cls))}
-    for kind, cls in _CLASSES.items()
-}
-"""Each kind's field positions; the common fields come first, at the same positions."""
-_POLICIES = (
-    (_FIELD["standard"]["retry_policy"], "retryPolicy", RetryPolicy, RetryPolicy.NONE),
-    (_FIELD["standard"]["delivery_strategy"], "deliveryStrategy", DeliveryStrategy,
-     DeliveryStrategy.IMMEDIATE),
-)  # fmt: skip
-
-
-def _template(cls: type) -> list[Any]:
-    values = [
-        None if field.default is dataclasses.MISSING else field.default
-        for field in dataclasses.fields(cls)
-    ]
-    for field, _wire, _family, default in _POLICIES:
-        values[field] = default
-    return values
-
-
-_TEMPLATES = {kind: _template(cls) for kind, cls in _CLASSES.items()}
-"""Each kind's field values before reading: the defaults (the policies' as the reader's)."""
-_ADDRESS, _PARAMETERS, _LABEL = (
-    _FIELD["standard"][name] for name in ("address", "parameters", "label_text")
-)
-assert all(  # the common fields' positions hold for every kind
-    _FIELD[kind][name] == index
-    for kind in _CLASSES
-    for name, index in _FIELD["standard"].items()
-    if name in _FIELD[kind] and index <= _LABEL
-)
 _COMMON_KEYS = ("type", "address", "retryPolicy", "deliveryStrategy", "parameters", "label")
 _KIND_KEYS = {
     "standard": (),
@@ -91,7 +49,7 @@ _NODE_KEY_SETS = {
 }
 _EDGES_BACKWARDS = {
     kind: tuple(
-        (edge, edge.wire, edge.shape, _FIELD[kind][edge.attribute], "." + edge.wire)
+        (edge, edge.wire, edge.shape, FIELD[kind][edge.attribute], "." + edge.wire)
         for edge in reversed(edges)
     )
     for kind, edges in EDGES.items()
@@ -289,10 +247,10 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
     address = obj.get("address")
     if type(address) is not str or address not in reader.addresses:  # else checked already
         address = reader.address(reader.require(obj, "address", path), path)
-    values = _TEMPLATES[kind].copy()
-    values[_ADDRESS] = address
+    values = TEMPLATES[kind].copy()
+    values[ADDRESS] = address
     seen, parsed = reader.seen, reader.parsed
-    for field, wire, family, _ in _POLICIES:
+    for field, wire, family, _ in POLICIES:
         raw_policy = obj.get(wire)
         if raw_policy is None:  # the default, already in `values`
             if reader.server:
@@ -312,13 +270,13 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         values[field] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
     if parameters is not None:
-        values[_PARAMETERS] = reader.parameters(parameters, path)
+        values[PARAMETERS] = reader.parameters(parameters, path)
     label = obj.get("label")
     if label is not None:
-        values[_LABEL] = label if type(label) is str else reader.text(label, (path, ".label"))
+        values[LABEL] = label if type(label) is str else reader.text(label, (path, ".label"))
     reader.members += members
     task.args = values
-    task.make = _BUILD[kind]
+    task.make = BUILD[kind]
     if kind == "fork":
         _read_fork_fields(reader, obj, path, values)
     elif kind == "join":
@@ -364,7 +322,7 @@ def _read_conditional_edges(
 
 def _standard_with_edges(values: list[Any], field: int, edge_slots: list[Any]) -> StandardNode:
     values[field] = tuple(edge_slots)
-    node: StandardNode = _BUILD["standard"](*values)
+    node: StandardNode = BUILD["standard"](*values)
     return node
 
 
@@ -375,7 +333,7 @@ def _read_fork_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: 
             (path, ".branches"), f"expected an object of branches, got {type_name(branches)}"
         )
     join_id = reader.require(obj, "joinNodeId", path)
-    values[_FIELD["fork"]["join_node_id"]] = reader.text(join_id, (path, ".joinNodeId"))
+    values[FIELD["fork"]["join_node_id"]] = reader.text(join_id, (path, ".joinNodeId"))
 
 
 def _read_branches(
@@ -404,12 +362,12 @@ def _read_branches(
 
 def _fork(values: list[Any], field: int, names: list[str], slots: list[Any]) -> ForkNode:
     values[field] = tuple(sorted(zip(names, slots, strict=True), key=branch_order))
-    node: ForkNode = _BUILD["fork"](*values)
+    node: ForkNode = BUILD["fork"](*values)
     return node
 
 
 def _read_join_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: list[Any]) -> None:
-    fields = _FIELD["join"]
+    fields = FIELD["join"]
     join_id = reader.require(obj, "joinNodeId", path)
     values[fields["join_node_id"]] = reader.text(join_id, (path, ".joinNodeId"))
     strategy = reader.require(obj, "strategy", path)
