@@ -167,7 +167,7 @@ def test_validate_reports_bad_json_on_stderr(
     """Text that is not JSON (or has duplicate keys): a one-line error, exit 1."""
     status, _, err = run(capsys, "validate", write(tmp_path, "dup.json", '{"a": 1, "a": 2}'))
     assert status == 1
-    assert "not valid JSON: invalid JSON: duplicate key 'a'" in err
+    assert "not valid JSON: duplicate key 'a'" in err
 
 
 def test_validate_reads_envelopes_and_stdin(

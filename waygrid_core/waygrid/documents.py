@@ -66,7 +66,8 @@ class SpecDocument:
         try:
             document = loads_strict(text)
         except SpecDecodeError as exc:
-            raise ValueError(f"{name}: not valid JSON: {exc.reason}") from None
+            reason = exc.reason.removeprefix("invalid JSON: ")
+            raise ValueError(f"{name}: not valid JSON: {reason}") from None
         graph, payload, has_payload = document, None, False
         if isinstance(document, dict) and "graph" in document and "entryPoints" not in document:
             graph, payload = document["graph"], document.get("payload")

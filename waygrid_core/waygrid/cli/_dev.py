@@ -28,7 +28,8 @@ def read_script(value: str | None) -> object:
     try:
         return loads_strict(raw)
     except SpecDecodeError as exc:
-        raise CliError(f"{where}: not valid JSON: {exc.reason}") from None
+        reason = exc.reason.removeprefix("invalid JSON: ")
+        raise CliError(f"{where}: not valid JSON: {reason}") from None
 
 
 def _dev(args: argparse.Namespace) -> int:

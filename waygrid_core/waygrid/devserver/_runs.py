@@ -74,7 +74,8 @@ def read_script(body: bytes) -> dict[str, object]:
     try:
         document = loads_strict(body)
     except SpecDecodeError as exc:
-        raise ValueError(f"script: not valid JSON: {exc.reason}") from None
+        reason = exc.reason.removeprefix("invalid JSON: ")
+        raise ValueError(f"script: not valid JSON: {reason}") from None
     return check_script(document)
 
 
