@@ -45,6 +45,12 @@ def _integer(literal: str) -> int | float:
 _MAX_INT_DIGITS = 4000
 
 
+def json_reason(exc: SpecDecodeError) -> str:
+    """Why `loads_strict` refused a text, without the ``invalid JSON:`` its message starts with
+    (for callers that say "<where>: not valid JSON: <why>" themselves)."""
+    return exc.reason.removeprefix("invalid JSON: ")
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ._codec import decode_spec
 from ._gc import gc_paused
-from ._json import loads_strict
+from ._json import json_reason, loads_strict
 from .errors import SpecDecodeError
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class SpecDocument:
         try:
             document = loads_strict(text)
         except SpecDecodeError as exc:
-            reason = exc.reason.removeprefix("invalid JSON: ")
+            reason = json_reason(exc)
             raise ValueError(f"{name}: not valid JSON: {reason}") from None
         graph, payload, has_payload = document, None, False
         if isinstance(document, dict) and "graph" in document and "entryPoints" not in document:

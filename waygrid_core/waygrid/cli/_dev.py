@@ -17,7 +17,7 @@ __all__ = ["read_script", "register"]
 
 def read_script(value: str | None) -> object:
     """``--script``: JSON text (starting with ``{``), or a file of JSON; ``-`` reads stdin."""
-    from .._json import loads_strict
+    from .._json import json_reason, loads_strict
 
     if value is None:
         return None
@@ -28,7 +28,7 @@ def read_script(value: str | None) -> object:
     try:
         return loads_strict(raw)
     except SpecDecodeError as exc:
-        reason = exc.reason.removeprefix("invalid JSON: ")
+        reason = json_reason(exc)
         raise CliError(f"{where}: not valid JSON: {reason}") from None
 
 

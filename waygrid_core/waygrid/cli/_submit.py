@@ -29,12 +29,12 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
     if text.startswith("@"):
         source = text[1:]
         text = read_bytes(source).decode("utf-8", errors="replace")
-    from .._json import loads_strict
+    from .._json import json_reason, loads_strict
 
     try:
         value: JsonValue = loads_strict(text)
     except SpecDecodeError as exc:  # any depth, any size: never a RecursionError
-        reason = exc.reason.removeprefix("invalid JSON: ")
+        reason = json_reason(exc)
         raise CliError(f"{source}: the payload is not valid JSON: {reason}") from None
     return True, value
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._json import loads_strict
+from .._json import json_reason, loads_strict
 from ..dag import to_mermaid
 from ..errors import SpecDecodeError, WaygridError
 from ..simulate import Simulation, simulate
@@ -74,7 +74,7 @@ def read_script(body: bytes) -> dict[str, object]:
     try:
         document = loads_strict(body)
     except SpecDecodeError as exc:
-        reason = exc.reason.removeprefix("invalid JSON: ")
+        reason = json_reason(exc)
         raise ValueError(f"script: not valid JSON: {reason}") from None
     return check_script(document)
 
