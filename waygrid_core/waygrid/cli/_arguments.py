@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from .._values import shown
+from ..client._config import check_api_key, check_base_url, check_idempotency_key
 
 __all__ = [
     "Parser",
@@ -104,8 +105,6 @@ def speed(text: str) -> float:
 
 def base_url(text: str) -> str:
     """A server address, checked as the client checks it."""
-    from ..client._config import check_base_url
-
     try:
         check_base_url(text)
     except ValueError as exc:
@@ -116,8 +115,6 @@ def base_url(text: str) -> str:
 
 def api_key(text: str) -> str:
     """An API key, checked as the client checks it; the message never repeats it."""
-    from ..client._config import check_api_key
-
     try:
         check_api_key(text)
     except ValueError:
@@ -129,8 +126,6 @@ def api_key(text: str) -> str:
 
 def idempotency_key(text: str) -> str:
     """An ``Idempotency-Key``, checked as the client checks it."""
-    from ..client._config import check_idempotency_key
-
     try:
         return check_idempotency_key(text)
     except ValueError:

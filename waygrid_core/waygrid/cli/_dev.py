@@ -7,6 +7,7 @@ import socket
 import sqlite3
 from typing import Any
 
+from .._json import json_reason, loads_strict
 from .._values import shown
 from ..errors import SpecDecodeError
 from . import _arguments as types
@@ -17,8 +18,6 @@ __all__ = ["read_script", "register"]
 
 def read_script(value: str | None) -> object:
     """``--script``: JSON text (starting with ``{``), or a file of JSON; ``-`` reads stdin."""
-    from .._json import json_reason, loads_strict
-
     if value is None:
         return None
     if value.lstrip().startswith("{"):

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import SpecDecodeError, SpecValidationError
+from ..simulate import simulate
 from ._common import SPEC_HELP, CliError, echo, load
 from ._dev import read_script
 
@@ -17,8 +18,6 @@ _STATUSES = ("completed", "failed", "canceled", "stalled")
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ..simulate import simulate
-
     try:
         document = load(args.file)
         script = read_script(args.script)

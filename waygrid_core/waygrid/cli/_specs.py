@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from ..dag import dag_to_dict, to_mermaid
 from ..errors import SpecDecodeError, SpecValidationError
 from ._arguments import as_server_flag
 from ._common import SPEC_HELP, CliError, compiled, echo, issue_lines, load
@@ -36,8 +37,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from ..dag import dag_to_dict, to_mermaid
-
     dag = compiled(args.file, args.as_server)
     if args.format == "mermaid":
         sys.stdout.write(to_mermaid(dag))

@@ -8,13 +8,14 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from .._json import json_reason, loads_strict
+from ..client import ClientConfig, WaygridClient, redact_url
 from ..client.config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ..errors import SpecDecodeError, WaygridConnectionError
 from . import _arguments as types
 from ._common import SPEC_HELP, CliError, echo, load, read_bytes
 
 if TYPE_CHECKING:
-    from ..client import ClientConfig
     from ..types import JsonValue
 
 __all__ = ["DEFAULT_BASE_URL", "client_config", "register"]
@@ -29,8 +30,6 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
     if text.startswith("@"):
         source = text[1:]
         text = read_bytes(source).decode("utf-8", errors="replace")
-    from .._json import json_reason, loads_strict
-
     try:
         value: JsonValue = loads_strict(text)
     except SpecDecodeError as exc:  # any depth, any size: never a RecursionError
@@ -41,8 +40,6 @@ def _payload(text: str | None) -> tuple[bool, JsonValue]:
 
 def client_config(args: argparse.Namespace, base_url: str, api_key: str | None) -> ClientConfig:
     """The client options of ``waygrid submit``: options not given keep the SDK's defaults."""
-    from ..client import ClientConfig
-
     options: dict[str, Any] = {}
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
@@ -52,8 +49,6 @@ def client_config(args: argparse.Namespace, base_url: str, api_key: str | None) 
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from ..client import WaygridClient, redact_url
-
     base_url = args.base_url or DEFAULT_BASE_URL
     if args.base_url is None and os.environ.get("WAYGRID_BASE_URL"):
         base_url = types.environment(
