@@ -63,7 +63,6 @@ async def send_row(
     row: Submission,
     spec: Spec | SpecError,
     send_until: float,
-    limit: float | None = None,
 ) -> SubmitResult | BaseException:
     """Send one claimed row, ending before ``send_until`` (``time.monotonic()``); its outcome.
 
@@ -75,8 +74,6 @@ async def send_row(
     if isinstance(spec, SpecError):
         return spec
     left = send_until - time.monotonic()
-    if limit is not None:
-        left = min(left, limit)
     if left < MIN_SEND:
         return NotSent(f"only {max(left, 0):.3f} s of the lease were left to send it")
     try:
