@@ -11,6 +11,12 @@ from typing import Any
 from ._gc import gc_paused
 from .errors import SpecDecodeError
 
+_jiter_from_json: Callable[..., Any] | None
+try:  # a Rust JSON parser, faster than the json module; the json module reads without it
+    from jiter import from_json as _jiter_from_json
+except ImportError:  # pragma: no cover - jiter is a dependency; a platform without wheels
+    _jiter_from_json = None
+
 __all__ = ["loads_strict", "loads_unchecked"]
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
@@ -62,6 +68,9 @@ def loads_strict(text: str | bytes) -> Any:
     deeper than Python's recursion limit are parsed by an iterative fallback, so no input ever
     raises `RecursionError`.
     """
+    fast = _fast_loads(text, duplicates=True)
+    if fast is not _FAILED:
+        return fast
     text = _text(text)
     try:
         return json.loads(
@@ -81,6 +90,29 @@ def loads_strict(text: str | bytes) -> Any:
     return loads_deep(text)
 
 
+_FAILED: Any = object()
+
+
+def _fast_loads(text: str | bytes, *, duplicates: bool) -> Any:
+    """``text`` parsed by jiter, or `_FAILED` where jiter is missing or refuses ``text``.
+
+    jiter accepts no more than `loads_strict` (strict JSON, no NaN or Infinity, UTF-8 checked,
+    and with ``duplicates`` no repeated key) and gives the same values, which a differential
+    test checks. It refuses some texts the json module reads (lone surrogates, nesting deeper
+    than 200, integers beyond 4,300 digits), and its messages differ: whatever it refuses goes
+    to the json module, which reads it or gives the error.
+    """
+    if _jiter_from_json is None:  # pragma: no cover - see the import
+        return _FAILED
+    try:
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        return _jiter_from_json(
+            data, allow_inf_nan=False, cache_mode="all", catch_duplicate_keys=duplicates
+        )
+    except ValueError:  # its errors, and UnicodeEncodeError (a lone surrogate)
+        return _FAILED
+
+
 def _text(text: str | bytes) -> str:
     if isinstance(text, (bytes, bytearray)):
         try:
@@ -97,8 +129,9 @@ def _text(text: str | bytes) -> str:
 def loads_unchecked(text: str | bytes) -> tuple[Any, Callable[[int | None], None]]:
     """`loads_strict` with its duplicate-key check left to a reader that sees every object.
 
-    A hook that checks each object's keys costs a Python call per object, 40% of the parse.
-    Instead the C parser builds the dicts and the caller adds up their sizes as it reads them:
+    A hook that checks each object's keys costs a Python call per object, 40% of the parse (and
+    jiter's own check a third of its parse). Instead the parser (jiter, else the json module's
+    C scanner) builds the dicts and the caller adds up their sizes as it reads them:
     an object with a duplicate key is smaller than its members in the text, so when the sum
     reaches the number of members the text holds, no key was repeated.
 
@@ -107,11 +140,17 @@ def loads_unchecked(text: str | bytes) -> tuple[Any, Callable[[int | None], None
         reading stopped early), it raises exactly the `SpecDecodeError` `loads_strict` raises
         if ``text`` repeats a key (it parses again in that case only).
     """
-    text = _text(text)
-    try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_int=_integer)
-    except (ValueError, RecursionError):  # the strict parser gives the exact error, or goes deep
-        return loads_strict(text), _checked
+    value = _fast_loads(text, duplicates=False)
+    if value is _FAILED:
+        text = _text(text)
+        try:
+            # Without `parse_int`, a Python call per integer: the json module refuses integers
+            # of 4,300+ digits itself, and `loads_strict` then reads them.
+            value = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):  # the strict parser gives the error, or goes deep
+            return loads_strict(text), _checked
+    elif not isinstance(text, str):
+        text = bytes(text).decode("utf-8")  # valid: jiter checked it; counted below as text
     # Every member has one colon after its key, outside strings; colons of `://` are inside
     # strings. So this bounds the members from above, and is exact unless strings hold colons.
     bound = text.count(":") - text.count("://")
