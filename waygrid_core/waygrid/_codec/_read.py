@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,11 @@ from ..conditions.condition import (
 from ..errors import SpecError
 from ..nodes import ForkNode, StandardNode
 from ..nodes.fork import branch_order
+from ..parameters import ParameterValue
 from ..policies.repeat import RepeatPolicy
 from ..strategies.join import JoinStrategy
 from ._node_fields import ADDRESS, BUILD, FIELD, LABEL, PARAMETERS, POLICIES, TEMPLATES
 from ._read_values import (
-    STR_INT,
     InfiniteDurationDecodeError,
     ReadMode,
     ValueReader,
@@ -64,33 +65,19 @@ _CONDITION_KEYS = {
     "JsonEquals": ("pointer", "value"),
 }
 _SERVER_CONDITIONS = ("Always", "Not", "And", "Or")
+_dumps = marshal.dumps  # `ValueReader.key` of a parsed document, inline
 
 
-class _Pending:
-    """One JSON object of the tree: read in pass 1, built in pass 2 into ``slots[slot]``.
+_Task = tuple["_ReadFn", Any, Path, Any, "int | str"]
+"""One JSON object of the tree, to read in pass 1: ``(read, raw, path, slots, slot)``; pass 2
+builds it into ``slots[slot]``. A ``read`` of None marks where an object leaves the current
+path again (see `_read_tree`)."""
 
-    ``read`` is None for the marker that takes an object off the current path again.
-    """
+_Built = tuple[Callable[..., Any], Sequence[Any]]
+"""How pass 2 builds an object: ``(make, args)``."""
 
-    __slots__ = ("args", "make", "path", "raw", "read", "slot", "slots")
-
-    def __init__(
-        self, read: _ReadFn | None, raw: Any, path: Path, slots: Any, slot: int | str
-    ) -> None:
-        self.read = read
-        self.raw = raw
-        self.path = path
-        self.slots = slots
-        self.slot = slot
-        self.make: Callable[..., Any] = _nothing
-        self.args: Sequence[Any] = ()
-
-
-_ReadFn = Callable[["_Reader", _Pending, list[_Pending]], None]
-
-
-def _nothing() -> None:  # pragma: no cover - replaced by every reader
-    return None
+_ReadFn = Callable[["_Reader", Any, Path, list[_Task]], _Built]
+"""Reads one object (raw, at path), pushes its children's tasks, and says how to build it."""
 
 
 class _Reader(ValueReader):
@@ -184,10 +171,8 @@ def _decode(reader: _Reader, value: object) -> Spec:
     repeat = reader.wire(repeat_raw, RepeatPolicy, (None, ".repeatPolicy"))
 
     entry_slots: list[Any] = [None] * len(entries)
-    pending = [
-        _Pending(
-            _read_node, entries[index], ((None, ".entryPoints"), f"[{index}]"), entry_slots, index
-        )
+    pending: list[_Task] = [
+        (_read_node, entries[index], ((None, ".entryPoints"), f"[{index}]"), entry_slots, index)
         for index in range(len(entries) - 1, -1, -1)
     ]
     records = _read_tree(reader, pending, reader.parsed)
@@ -195,45 +180,48 @@ def _decode(reader: _Reader, value: object) -> Spec:
     record = None
     try:
         for record in reversed(records):
-            record.slots[record.slot] = record.make(*record.args)
+            slots, slot, make, args, _ = record
+            slots[slot] = make(*args)
     except SpecError as exc:
         assert record is not None
-        raise reader.fail(record.path, str(exc)) from None
+        raise reader.fail(record[4], str(exc)) from None
     return Spec(tuple(entry_slots), repeat)
 
 
-def _read_tree(reader: _Reader, pending: list[_Pending], acyclic: bool) -> list[_Pending]:
+_Record = tuple[Any, "int | str", Callable[..., Any], Sequence[Any], Path]
+"""A read object, for pass 2: ``(slots, slot, make, args, path)``."""
+
+
+def _read_tree(reader: _Reader, pending: list[_Task], acyclic: bool) -> list[_Record]:
     """Pass 1 (pre-order, explicit stack): check every object and record how to build it."""
-    records: list[_Pending] = []
+    records: list[_Record] = []
     append = records.append
     if acyclic:
         while pending:
-            task = pending.pop()
-            append(task)
-            task.read(reader, task, pending)  # type: ignore[misc]
+            read, raw, path, slots, slot = pending.pop()
+            # The parent's record comes before its children's: they are read after it returns.
+            append((slots, slot, *read(reader, raw, path, pending), path))
         return records
     # A dict from Python code can contain itself: the ids of the objects on the current path
     # find that (each object pushes a marker that takes it off the path once its children are
     # read). Objects shared between branches are not cycles and are read once per place.
     on_path: set[int] = set()
     while pending:
-        task = pending.pop()
-        if task.read is None:
-            on_path.discard(task.raw)
+        read, raw, path, slots, slot = pending.pop()
+        if read is None:
+            on_path.discard(raw)
             continue
-        if type(task.raw) is dict:
-            key = id(task.raw)
+        if type(raw) is dict:
+            key = id(raw)
             if key in on_path:
-                raise reader.fail(task.path, "this object contains itself (a reference cycle)")
+                raise reader.fail(path, "this object contains itself (a reference cycle)")
             on_path.add(key)
-            pending.append(_Pending(None, key, None, None, 0))
-        append(task)
-        task.read(reader, task, pending)
+            pending.append((None, key, None, None, 0))  # type: ignore[arg-type]
+        append((slots, slot, *read(reader, raw, path, pending), path))
     return records
 
 
-def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None:
-    raw, path = task.raw, task.path
+def _read_node(reader: _Reader, raw: Any, path: Path, pending: list[_Task]) -> _Built:
     obj = raw if type(raw) is dict else reader.expect_object(raw, path, "a node")
     kind = obj.get("type")
     if type(kind) is not str or kind not in _NODE_KEY_SETS:  # a JSON array/object is unhashable
@@ -249,20 +237,19 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         address = reader.address(reader.require(obj, "address", path), path)
     values = TEMPLATES[kind].copy()
     values[ADDRESS] = address
-    seen, parsed = reader.seen, reader.parsed
+    memos, parsed = reader.memos, reader.parsed
     for field, wire, family, _ in POLICIES:
         raw_policy = obj.get(wire)
         if raw_policy is None:  # the default, already in `values`
             if reader.server:
                 reader.require(obj, wire, path)
             continue
-        # `ValueReader.wire`, its common case inline: a policy read before, of strings and ints.
-        if (
-            parsed
-            and type(raw_policy) is dict
-            and STR_INT.issuperset(map(type, raw_policy.values()))
-        ):
-            found = seen.get((family, tuple(raw_policy.items())))
+        # `ValueReader.wire`, its common case inline: a policy read before.
+        if parsed and type(raw_policy) is dict:
+            try:
+                found = memos[family].get(_dumps(raw_policy))
+            except ValueError:  # nested too deeply to marshal: read (and refused) below
+                found = None
             if found is not None:
                 values[field] = found
                 members += len(raw_policy)
@@ -270,13 +257,21 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
         values[field] = reader.wire(raw_policy, family, (path, "." + wire))
     parameters = obj.get("parameters")
     if parameters is not None:
-        values[PARAMETERS] = reader.parameters(parameters, path)
+        # `ValueReader.parameters`, its common case inline: parameters read before.
+        try:
+            known = memos[ParameterValue].get(_dumps(parameters)) if parsed else None
+        except ValueError:  # nested too deeply to marshal: read below
+            known = None
+        if known is not None:
+            values[PARAMETERS] = known[0]
+            members += known[1]
+        else:
+            values[PARAMETERS] = reader.parameters(parameters, path)
     label = obj.get("label")
     if label is not None:
         values[LABEL] = label if type(label) is str else reader.text(label, (path, ".label"))
     reader.members += members
-    task.args = values
-    task.make = BUILD[kind]
+    built: _Built = (BUILD[kind], values)
     if kind == "fork":
         _read_fork_fields(reader, obj, path, values)
     elif kind == "join":
@@ -290,34 +285,36 @@ def _read_node(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None
             where = (path, segment)
             if type(child) is not dict:
                 raise reader.fail(where, f"expected a node (a JSON object), got {type_name(child)}")
-            pending.append(_Pending(_read_node, child, where, values, field))
+            pending.append((_read_node, child, where, values, field))
         elif shape == "edges":
-            _read_conditional_edges(reader, task, obj, edge, field, values, pending)
+            built = _read_conditional_edges(reader, path, obj, edge, field, built, pending)
         else:
-            _read_branches(reader, task, obj, edge, field, values, pending)
+            built = _read_branches(reader, path, obj, edge, field, values, pending)
+    return built
 
 
 def _read_conditional_edges(
     reader: _Reader,
-    task: _Pending,
+    path: Path,
     obj: dict[str, Any],
     edge: Edge,
     field: int,
-    values: list[Any],
-    pending: list[_Pending],
-) -> None:
-    path, wire = task.path, "." + edge.wire
+    built: _Built,
+    pending: list[_Task],
+) -> _Built:
+    wire = "." + edge.wire
     edges_raw = obj.get(edge.wire)
     if edges_raw is None:
-        return
+        return built
     if not isinstance(edges_raw, list):
         raise reader.fail((path, wire), f"expected an array of edges, got {type_name(edges_raw)}")
+    if not edges_raw:
+        return built
     edge_slots: list[Any] = [None] * len(edges_raw)
     for index in range(len(edges_raw) - 1, -1, -1):
         where = ((path, wire), f"[{index}]")
-        pending.append(_Pending(_read_edge, edges_raw[index], where, edge_slots, index))
-    if edge_slots:
-        task.make, task.args = _standard_with_edges, (values, field, edge_slots)
+        pending.append((_read_edge, edges_raw[index], where, edge_slots, index))
+    return _standard_with_edges, (built[1], field, edge_slots)
 
 
 def _standard_with_edges(values: list[Any], field: int, edge_slots: list[Any]) -> StandardNode:
@@ -338,14 +335,14 @@ def _read_fork_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: 
 
 def _read_branches(
     reader: _Reader,
-    task: _Pending,
+    path: Path,
     obj: dict[str, Any],
     edge: Edge,
     field: int,
     values: list[Any],
-    pending: list[_Pending],
-) -> None:
-    path, wire = task.path, "." + edge.wire
+    pending: list[_Task],
+) -> _Built:
+    wire = "." + edge.wire
     branches = obj[edge.wire]  # checked by _read_fork_fields
     reader.members += len(branches)
     reader.check_names(branches, (path, wire))
@@ -356,8 +353,8 @@ def _read_branches(
         branch = branches[names[index]]
         if not isinstance(branch, dict):
             raise reader.fail(where, f"expected a node (a JSON object), got {type_name(branch)}")
-        pending.append(_Pending(_read_node, branch, where, branch_slots, index))
-    task.make, task.args = _fork, (values, field, names, branch_slots)
+        pending.append((_read_node, branch, where, branch_slots, index))
+    return _fork, (values, field, names, branch_slots)
 
 
 def _fork(values: list[Any], field: int, names: list[str], slots: list[Any]) -> ForkNode:
@@ -380,37 +377,34 @@ def _read_join_fields(reader: _Reader, obj: dict[str, Any], path: Path, values: 
             raise reader.fail((path, ".timeout"), str(exc)) from None
 
 
-def _read_edge(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None:
-    path = task.path
-    edge = reader.expect_object(task.raw, path, 'an edge {"condition": ..., "to": ...}')
+def _read_edge(reader: _Reader, raw: Any, path: Path, pending: list[_Task]) -> _Built:
+    edge = reader.expect_object(raw, path, 'an edge {"condition": ..., "to": ...}')
     reader.check_keys(edge, frozenset(("condition", "to", "type")), path, "an edge")
     reader.members += len(edge)
     for wire in ("condition", "to"):
         reader.require(edge, wire, path)
     slots: list[Any] = [None, None]
-    task.make, task.args = _edge, (slots,)
-    pending.append(_Pending(_read_node, edge["to"], (path, ".to"), slots, 1))
-    pending.append(_Pending(_read_condition, edge["condition"], (path, ".condition"), slots, 0))
+    pending.append((_read_node, edge["to"], (path, ".to"), slots, 1))
+    pending.append((_read_condition, edge["condition"], (path, ".condition"), slots, 0))
+    return _edge, (slots,)
 
 
 def _edge(slots: list[Any]) -> ConditionalEdge:
     return ConditionalEdge(slots[0], slots[1])
 
 
-def _read_condition(reader: _Reader, task: _Pending, pending: list[_Pending]) -> None:
-    path = task.path
-    obj = reader.expect_object(task.raw, path, "a condition")
+def _read_condition(reader: _Reader, raw: Any, path: Path, pending: list[_Task]) -> _Built:
+    obj = reader.expect_object(raw, path, "a condition")
     name = reader.condition_type(obj, path)
     reader.members += len(obj)
     if name == "Always":
-        task.make = _always
-    elif name == "Not":
+        return _always, ()
+    if name == "Not":
         slots: list[Any] = [None]
-        pending.append(
-            _Pending(_read_condition, reader.require(obj, "cond", path), (path, ".cond"), slots, 0)
-        )
-        task.make, task.args = _not, (slots,)
-    elif name in ("And", "Or"):
+        cond = reader.require(obj, "cond", path)
+        pending.append((_read_condition, cond, (path, ".cond"), slots, 0))
+        return _not, (slots,)
+    if name in ("And", "Or"):
         wire = "all" if name == "And" else "any"
         members = reader.require(obj, wire, path)
         if not isinstance(members, list):
@@ -420,19 +414,16 @@ def _read_condition(reader: _Reader, task: _Pending, pending: list[_Pending]) ->
         member_slots: list[Any] = [None] * len(members)
         for index in range(len(members) - 1, -1, -1):
             where = ((path, "." + wire), f"[{index}]")
-            pending.append(_Pending(_read_condition, members[index], where, member_slots, index))
-        task.make = _and if name == "And" else _or
-        task.args = (member_slots,)
-    else:
-        pointer = reader.text(reader.require(obj, "pointer", path), (path, ".pointer"))
-        if name == "JsonExists":
-            task.make, task.args = JsonExistsCondition, (pointer,)
-        else:
-            if "value" not in obj:
-                raise reader.fail((path, ".value"), "missing required field 'value'")
-            if reader.parsed:
-                reader.members += members_of(obj["value"])
-            task.make, task.args = JsonEqualsCondition, (pointer, obj["value"])
+            pending.append((_read_condition, members[index], where, member_slots, index))
+        return (_and if name == "And" else _or), (member_slots,)
+    pointer = reader.text(reader.require(obj, "pointer", path), (path, ".pointer"))
+    if name == "JsonExists":
+        return JsonExistsCondition, (pointer,)
+    if "value" not in obj:
+        raise reader.fail((path, ".value"), "missing required field 'value'")
+    if reader.parsed:
+        reader.members += members_of(obj["value"])
+    return JsonEqualsCondition, (pointer, obj["value"])
 
 
 def _always() -> Condition:

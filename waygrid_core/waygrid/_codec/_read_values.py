@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 import math
 import re
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -16,7 +17,6 @@ from ..policies.repeat import RepeatTimes
 from ._tables import FAMILIES, FAMILY_NAMES, PARAMETER_CLASSES, WIRE, Path, key_segment, render_path
 
 __all__ = [
-    "STR_INT",
     "InfiniteDurationDecodeError",
     "ReadMode",
     "ValueReader",
@@ -39,7 +39,6 @@ read as NaN."""
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _STR = frozenset((str,))
-STR_INT = frozenset((str, int))  # exact types: no bool, so equal keys mean equal JSON
 
 
 def type_name(value: object) -> str:
@@ -121,26 +120,21 @@ class ValueReader:
         self.parsed = parsed
         self.json_conditions = json_conditions
         # Specs repeat the same small values (policies, parameters) on many nodes; values are
-        # immutable, so one object per distinct JSON form is read once and shared.
-        self.seen: dict[tuple[object, object], Any] = {}
+        # immutable, so one object per distinct JSON form is read once and shared: per family
+        # (a policy or strategy class, or `ParameterValue`), by `key`.
+        self.memos: defaultdict[object, dict[object, Any]] = defaultdict(dict)
         # For a parsed document: the members of the objects read so far, each object counted
         # once at most (see `loads_unchecked`, whose duplicate-key check this count makes).
         self.members = 0
 
     def key(self, value: object) -> object:
-        """The memo key of a small value: its ``repr`` when that tells every JSON form apart.
+        """The memo key of a small value, one that tells every JSON form apart.
 
-        A parsed document holds JSON types only, whose ``repr`` is exact (an object of strings
-        and integers is keyed by its items, which is exact too and cheaper); a dict from Python
-        code may hold anything, so only objects of scalars (and of objects of scalars) count.
+        A parsed document holds JSON types only, whose `marshal` bytes are exact; a dict from
+        Python code may hold anything, so only objects of scalars (and of objects of scalars)
+        are keyed, by their ``repr``.
         """
-        if not self.parsed:
-            return memo_key(value)
-        if type(value) is not dict:
-            return None
-        if STR_INT.issuperset(map(type, value.values())):  # most policies: cheaper than repr
-            return tuple(value.items())
-        return _repr(value)
+        return _marshalled(value) if self.parsed else memo_key(value)
 
     def fail(self, path: Path, reason: str, **kwargs: Any) -> SpecDecodeError:
         return SpecDecodeError(render_path(path), reason, **kwargs)
@@ -253,15 +247,13 @@ class ValueReader:
         """Read a policy or strategy through the discriminator table."""
         if type(value) is dict:
             self.members += len(value)  # a policy read without error holds scalars only
-        if self.parsed and type(value) is dict and STR_INT.issuperset(map(type, value.values())):
-            key: object = tuple(value.items())  # most policies: see `key`
-        else:
-            key = self.key(value)
-            if key is None:
-                return self.read_wire(value, family, path)
-        found = self.seen.get((family, key))
+        key = self.key(value)
+        if key is None:
+            return self.read_wire(value, family, path)
+        memo = self.memos[family]
+        found = memo.get(key)
         if found is None:
-            found = self.seen[family, key] = self.read_wire(value, family, path)
+            found = memo[key] = self.read_wire(value, family, path)
         return found
 
     def read_wire(self, value: object, family: type[WireValue], path: Path) -> Any:
@@ -310,16 +302,17 @@ class ValueReader:
 
     def parameters(self, value: object, node: Path) -> tuple[tuple[str, ParameterValue], ...]:
         """Read a node's parameters (``value``, at ``node.parameters``): typed values by name."""
-        key = _marshalled(value) if self.parsed else self.key(value)
+        key = self.key(value)
         if key is None:
             if self.parsed:
                 self.members += members_of(value)
             return self.read_parameters(value, (node, ".parameters"))
-        found = self.seen.get((ParameterValue, key))
+        memo = self.memos[ParameterValue]
+        found = memo.get(key)
         if found is None:
             read = self.read_parameters(value, (node, ".parameters"))
             members = members_of(value) if self.parsed else 0
-            found = self.seen[ParameterValue, key] = (read, members)
+            found = memo[key] = (read, members)
         self.members += found[1]
         return found[0]
 
