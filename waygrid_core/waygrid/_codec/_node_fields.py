@@ -11,7 +11,17 @@ from ..nodes import ForkNode, JoinNode, StandardNode
 from ..policies.delivery import DeliveryStrategy
 from ..policies.retry import RetryPolicy
 
-__all__ = ["ADDRESS", "BUILD", "FIELD", "LABEL", "PARAMETERS", "POLICIES", "TEMPLATES"]
+__all__ = [
+    "ADDRESS",
+    "BUILD",
+    "DELIVERY",
+    "FIELD",
+    "LABEL",
+    "PARAMETERS",
+    "POLICIES",
+    "RETRY",
+    "TEMPLATES",
+]
 
 _CLASSES = {"standard": StandardNode, "fork": ForkNode, "join": JoinNode}
 BUILD: dict[str, Callable[..., Any]] = {
@@ -43,8 +53,9 @@ def _template(cls: type) -> list[Any]:
 
 TEMPLATES = {kind: _template(cls) for kind, cls in _CLASSES.items()}
 """Each kind's field values before reading: the defaults (the policies' as the reader's)."""
-ADDRESS, PARAMETERS, LABEL = (
-    FIELD["standard"][name] for name in ("address", "parameters", "label_text")
+ADDRESS, RETRY, DELIVERY, PARAMETERS, LABEL = (
+    FIELD["standard"][name]
+    for name in ("address", "retry_policy", "delivery_strategy", "parameters", "label_text")
 )
 assert all(  # the common fields' positions hold for every kind
     FIELD[kind][name] == index

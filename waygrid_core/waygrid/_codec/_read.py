@@ -20,10 +20,19 @@ from ..conditions.condition import (
 from ..errors import SpecError
 from ..nodes import ForkNode, StandardNode
 from ..nodes.fork import branch_order
-from ..parameters import ParameterValue
 from ..policies.repeat import RepeatPolicy
 from ..strategies.join import JoinStrategy
-from ._node_fields import ADDRESS, BUILD, FIELD, LABEL, PARAMETERS, POLICIES, TEMPLATES
+from ._node_fields import (
+    ADDRESS,
+    BUILD,
+    DELIVERY,
+    FIELD,
+    LABEL,
+    PARAMETERS,
+    POLICIES,
+    RETRY,
+    TEMPLATES,
+)
 from ._read_values import (
     InfiniteDurationDecodeError,
     ReadMode,
@@ -237,36 +246,22 @@ def _read_node(reader: _Reader, raw: Any, path: Path, pending: list[_Task]) -> _
         address = reader.address(reader.require(obj, "address", path), path)
     values = TEMPLATES[kind].copy()
     values[ADDRESS] = address
-    memos, parsed = reader.memos, reader.parsed
-    for field, wire, family, _ in POLICIES:
-        raw_policy = obj.get(wire)
-        if raw_policy is None:  # the default, already in `values`
-            if reader.server:
-                reader.require(obj, wire, path)
-            continue
-        # `ValueReader.wire`, its common case inline: a policy read before.
-        if parsed and type(raw_policy) is dict:
-            try:
-                found = memos[family].get(_dumps(raw_policy))
-            except ValueError:  # nested too deeply to marshal: read (and refused) below
-                found = None
-            if found is not None:
-                values[field] = found
-                members += len(raw_policy)
-                continue
-        values[field] = reader.wire(raw_policy, family, (path, "." + wire))
-    parameters = obj.get("parameters")
-    if parameters is not None:
-        # `ValueReader.parameters`, its common case inline: parameters read before.
-        try:
-            known = memos[ParameterValue].get(_dumps(parameters)) if parsed else None
-        except ValueError:  # nested too deeply to marshal: read below
-            known = None
-        if known is not None:
-            values[PARAMETERS] = known[0]
-            members += known[1]
-        else:
-            values[PARAMETERS] = reader.parameters(parameters, path)
+    # Nodes repeat their policies and parameters: read once per distinct JSON form, together.
+    small = (obj.get("retryPolicy"), obj.get("deliveryStrategy"), obj.get("parameters"))
+    try:
+        key = _dumps(small) if reader.parsed else None  # `ValueReader.key`, inline
+    except ValueError:  # nested too deeply to marshal: read (and refused) below
+        key = None
+    memo = reader.memos[_SMALL]
+    found = memo.get(key)
+    if found is None:
+        before = reader.members
+        found = (*_read_small(reader, small, obj, path), reader.members - before)
+        if key is not None:
+            memo[key] = found
+    else:
+        reader.members += found[3]
+    values[RETRY], values[DELIVERY], values[PARAMETERS] = found[0], found[1], found[2]
     label = obj.get("label")
     if label is not None:
         values[LABEL] = label if type(label) is str else reader.text(label, (path, ".label"))
@@ -291,6 +286,27 @@ def _read_node(reader: _Reader, raw: Any, path: Path, pending: list[_Task]) -> _
         else:
             built = _read_branches(reader, path, obj, edge, field, values, pending)
     return built
+
+
+_SMALL = "small values"
+"""The memo family of a node's policies and parameters, read together (see `_read_small`)."""
+
+
+def _read_small(
+    reader: _Reader, small: tuple[Any, Any, Any], obj: dict[str, Any], path: Path
+) -> tuple[Any, Any, Any]:
+    """A node's retry policy, delivery strategy and parameters, defaults where absent."""
+    found: list[Any] = []
+    for (_, wire, family, default), raw in zip(POLICIES, small, strict=False):
+        if raw is None:
+            if reader.server:
+                reader.require(obj, wire, path)
+            found.append(default)
+        else:
+            found.append(reader.wire(raw, family, (path, "." + wire)))
+    parameters = small[2]
+    found.append(() if parameters is None else reader.parameters(parameters, path))
+    return found[0], found[1], found[2]
 
 
 def _read_conditional_edges(
