@@ -34,9 +34,9 @@ __all__ = ["validate_spec"]
 _ADDRESS = re.compile(r"waygrid://[a-z]+/[a-z0-9-]+")
 _MAX_LABEL = 64
 
-_Context = tuple[str, int, str, Any] | None
+_Context = tuple[str, list[Any], str, Any] | None
 """The forks whose branches enclose a node and are not joined yet, innermost first, linked:
-``(join id, the fork's index in the walk, the branch name, the enclosing context)``."""
+``(join id, the fork's list of never-joined paths, the branch name, the enclosing context)``."""
 
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
@@ -56,14 +56,12 @@ def _warnings(spec: Spec, found: IssueList) -> None:
         found.add("warning", code, path, message, hint)
 
     checks = _Checks()
-    nodes, marked = _walk(spec, checks)
+    marked, never_joined = _walk(spec, checks)
     branch_counts: dict[str, int] = {}
-    for index in marked:
-        node = nodes[index][0]
+    for node, _ in marked:  # every fork is marked
         if isinstance(node, ForkNode) and node.join_node_id is not None:
             branch_counts[node.join_node_id] = len(node.branch_nodes)
-    for index, ends in marked.items():
-        node, path = nodes[index]
+    for (node, path), ends in zip(marked, never_joined, strict=True):
         address = node.address
         if not checks.address_ok(address):
             warn(
@@ -134,10 +132,10 @@ def _shown(text: str) -> str:
 
 def _walk(
     spec: Spec, checks: _Checks | None = None
-) -> tuple[list[tuple[INode, Any]], dict[int, list[Any]]]:
-    """Every node within the server's depth limit with its path, in pre-order; and by index, in
-    that order, the nodes that may need a warning, each with the paths of its branches that end
-    without reaching its join (for a fork).
+) -> tuple[list[tuple[INode, Any]], list[list[Any]]]:
+    """The nodes within the server's depth limit that may need a warning, with their paths, in
+    pre-order; and for each, the paths of its branches that end without reaching its join
+    (for a fork; empty for other nodes), with each branch's name.
 
     A node is marked when it is a fork or a join, has conditional edges, or fails one of the
     checks of `_Checks`: `_warnings` then looks closer at the marked nodes only, while the walk
@@ -148,20 +146,18 @@ def _walk(
     its id, and a path that ends reports to the innermost fork still open, which is exactly
     where a walk from each fork in turn would report it.
     """
-    result: list[tuple[INode, Any]] = []
-    marked: dict[int, list[Any]] = {}
+    marked: list[tuple[INode, Any]] = []
+    never_joined: list[list[Any]] = []
     pending: list[tuple[INode, Any, int, _Context]] = [
         (node, ((None, ".entryPoints"), f"[{index}]"), 0, None)
         for index, node in reversed(list(enumerate(spec.entry_points)))
     ]
-    push, pop, add = pending.append, pending.pop, result.append
+    push, pop = pending.append, pending.pop
     if checks is None:
         checks = _Checks()
     addresses, policies = checks.addresses, checks.policies
     while pending:
         node, path, depth, context = pop()
-        index = len(result)
-        add((node, path))
         kind = node.kind
         label = node.label_text
         if (  # the dict lookups answer for addresses and policies checked before
@@ -171,22 +167,33 @@ def _walk(
             or (label is not None and len(label) > _MAX_LABEL)
             or (policies.get(id(node.retry_policy), True) and checks.retries_off(node.retry_policy))
         ):
-            marked[index] = []
+            marked.append((node, path))
+            never_joined.append([])
         if kind == "join" and context is not None and node.join_node_id == context[0]:  # type: ignore[union-attr]
             context = context[3]
         deeper = depth + 1 if depth < MAX_DEPTH else 0
         if kind == "fork" and node.join_node_id is not None:  # type: ignore[union-attr]
             if deeper:
                 join_id, names = node.join_node_id, node.branch_nodes  # type: ignore[union-attr]
+                ends = never_joined[-1]  # the fork's own list: it was just marked
                 children = _children(node, path)
                 for position in range(len(children) - 1, -1, -1):
                     child, child_path = children[position]
-                    branch = (join_id, index, names[position][0], context)
-                    push((child, child_path, deeper, branch))
+                    push((child, child_path, deeper, (join_id, ends, names[position][0], context)))
             continue
         if not deeper:
             if context is not None and kind != "fork" and not _children(node, path):
-                marked.setdefault(context[1], []).append((path, context[2]))
+                context[1].append((path, context[2]))
+            continue
+        if kind == "standard" and not node.conditional_edges:  # type: ignore[union-attr]
+            # The usual node, read without the table: what `_BACKWARDS["standard"]` gives.
+            failure, success = node.on_failure_node, node.on_success_node  # type: ignore[union-attr]
+            if failure is not None:
+                push((failure, (path, ".onFailure"), deeper, context))
+            if success is not None:
+                push((success, (path, ".onSuccess"), deeper, context))
+            elif failure is None and context is not None:
+                context[1].append((path, context[2]))
             continue
         before = len(pending)
         for attribute, shape, segment, edge in _BACKWARDS[kind]:
@@ -203,8 +210,8 @@ def _walk(
                 for name, child in reversed(value):
                     push((child, edge_path(path, edge, name), deeper, context))
         if len(pending) == before and context is not None and kind != "fork":
-            marked[context[1]].append((path, context[2]))
-    return result, marked
+            context[1].append((path, context[2]))
+    return marked, never_joined
 
 
 _PLANS = {
