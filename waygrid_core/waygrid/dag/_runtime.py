@@ -136,7 +136,9 @@ def graph_warnings(
             _successor_issues(node_id, kind, node_edges, warn)
         if kind == "standard":
             policy = node.retry_policy
-            if id(policy) in delays_by_id:  # the DAG holds every policy: ids stay unique
+            # Each policy object is hashed once (the reader shares one object per distinct
+            # policy; the DAG holds every policy, so no id is reused while this runs).
+            if id(policy) in delays_by_id:
                 finding = delays_by_id[id(policy)]
             else:
                 finding = delays_by_id[id(policy)] = _retry_finding(policy, delays)
