@@ -249,3 +249,20 @@ def test_always_condition_shadows_on_success() -> None:
     (warning,) = spec.validate()
     assert (warning.code, warning.path) == ("on-success-shadowed", "$.entryPoints[0].onSuccess")
     assert Spec.single(A.on_conditions([Condition.when(Condition.ALWAYS, B)])).validate() == []
+
+
+def test_the_fast_paths_agree_with_the_edge_table() -> None:
+    """The compiler and the warnings' walk expand a standard node without conditional edges
+    without the edge table; what they assume of it (order, guards, path bits, segments) holds."""
+    from waygrid.dag._compiler import _VISIT_ORDER
+    from waygrid.dag._validate import _BACKWARDS
+
+    assert [(attribute, plan[:5]) for attribute, plan in _VISIT_ORDER["standard"][:2]] == [
+        ("on_failure_node", ("node", "OnFailure", 1, 0, ".onFailure")),
+        ("on_success_node", ("node", "OnSuccess", 1, 1, ".onSuccess")),
+    ]
+    assert [plan[:3] for plan in _BACKWARDS["standard"]] == [
+        ("conditional_edges", "edges", ".onConditions"),
+        ("on_failure_node", "node", ".onFailure"),
+        ("on_success_node", "node", ".onSuccess"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._codec import EDGES, edge_path
@@ -10,7 +11,7 @@ from .._slots import positional_builder
 from ..conditions.condition import Condition
 from ..errors import SpecValidationError
 from ..nodes import ForkNode, INode, JoinNode, StandardNode
-from ._ids import MASK, MAX_DEPTH, PHI, hash_chars, hash_long, hex_id, signed
+from ._ids import MASK, MAX_DEPTH, PHI, hash_chars, hex_id, signed, xxh3
 from ._issues import IssueList
 from ._problems import (
     CollisionError,
@@ -42,8 +43,16 @@ __all__ = [
 _SHIFTS = {"OnSuccess": (1, 1), "OnFailure": (1, 0), "OnTimeout": (2, 2), "Conditional": (8, 0)}
 
 
-def _visit_order(edges: tuple[Edge, ...]) -> tuple[tuple[Edge, int, int, str], ...]:
-    return tuple((edge, *_SHIFTS[edge.guard], "." + edge.wire) for edge in edges)
+_Plan = tuple[str, tuple[str, Guard, int, int, str, Edge]]
+"""An edge field as the compiler reads it: ``(attribute, (shape, guard, shift, add, path
+segment, edge))``; the second part is unpacked only when the node has the field set."""
+
+
+def _visit_order(edges: tuple[Edge, ...]) -> tuple[_Plan, ...]:
+    return tuple(
+        (edge.attribute, (edge.shape, edge.guard, *_SHIFTS[edge.guard], "." + edge.wire, edge))
+        for edge in edges
+    )
 
 
 # The server's compiler visits a standard node's failure edge before its success edge; every
@@ -68,6 +77,10 @@ class _Compiler:
         self.outgoing: dict[int, list[_RawEdge]] = {}  # the same edges by source
         self.address_hashes: dict[str, int] = {}
         self.fork_ids: dict[str, str] = {}
+        self.controls: list[int] = []  # the forks and joins, in the order made
+        self.depths: dict[int, int] = {}  # the depth each id was first reached at
+        self.layered = True
+        """Whether every id was reached at one depth only (see `structural_problems`)."""
 
     def address_hash(self, address: str) -> int:
         value = self.address_hashes.get(address)
@@ -82,67 +95,81 @@ class _Compiler:
             value = self.fork_ids[join_id] = hex_id(hash_chars(text)).upper()
         return value
 
-    def ensure(self, node: INode, bits: int, depth: int, path: Any) -> int:
-        if depth > MAX_DEPTH:
-            raise DepthError(node, path)
-        kind = type(node)
-        address_hash = self.address_hashes.get(node.address)
-        if address_hash is None:
-            address_hash = self.address_hash(node.address)
-        if kind is StandardNode:
-            mixed = bits ^ (depth << 32) ^ address_hash ^ self.salt_hash
-        else:
-            join_id = node.join_node_id  # type: ignore[union-attr]
-            if join_id is None:
-                raise MissingJoinIdError(node, path)
-            mixed = address_hash ^ hash_chars(join_id) ^ self.salt_hash
-            if kind is ForkNode:
-                mixed ^= PHI
-        raw = hash_long(mixed)
-        existing = self.info.get(raw)
-        if existing is None:
-            self.info[raw] = (node, path)
-            self.raw_ids.append(raw)
-        elif existing[0].address != node.address:
-            raise CollisionError(existing[0], node, raw, path)
-        return raw
+    def ensurer(self) -> Callable[[INode, int, int, Any], int]:
+        """``ensure(node, bits, depth, path)``: the node's raw id, recorded when new.
+
+        A closure over the compiler's tables rather than a method: it runs once per node
+        occurrence, and reading closed-over variables is cheaper than reading attributes.
+        """
+        info, raw_ids, depths, controls = self.info, self.raw_ids, self.depths, self.controls
+        salt_hash, known_address_hash = self.salt_hash, self.address_hashes.get
+
+        def ensure(node: INode, bits: int, depth: int, path: Any) -> int:
+            if depth > MAX_DEPTH:
+                raise DepthError(node, path)
+            address = node.address
+            address_hash = known_address_hash(address)
+            if address_hash is None:
+                address_hash = self.address_hash(address)
+            standard = type(node) is StandardNode
+            if standard:
+                mixed = bits ^ (depth << 32) ^ address_hash ^ salt_hash
+            else:
+                join_id = node.join_node_id  # type: ignore[union-attr]
+                if join_id is None:
+                    raise MissingJoinIdError(node, path)
+                mixed = address_hash ^ hash_chars(join_id) ^ salt_hash
+                if type(node) is ForkNode:
+                    mixed ^= PHI
+            raw = xxh3(mixed.to_bytes(8, "little"))  # a JVM long: mixed is below 2**64 already
+            existing = info.get(raw)
+            if existing is None:
+                info[raw] = (node, path)
+                raw_ids.append(raw)
+                depths[raw] = depth
+                if not standard:
+                    controls.append(raw)
+            elif existing[0].address != address:
+                raise CollisionError(existing[0], node, raw, path)
+            elif depths[raw] != depth:  # a fork or join (or, by chance, a standard node)
+                self.layered = False
+            return raw
+
+        return ensure
 
     def run(self, spec: Spec) -> list[int]:
         stack: list[tuple[INode, int, int, int, Any]] = []
         entry_ids = []
+        ensure = self.ensurer()
         for index, entry in enumerate(spec.entry_points):
             bits = 1 | (index << 56)
             path = ((None, ".entryPoints"), f"[{index}]")
-            entry_ids.append(self.ensure(entry, bits, 0, path))
+            entry_ids.append(ensure(entry, bits, 0, path))
             stack.append((entry, bits, 0, entry_ids[-1], path))
-        ensure, edges, push, outgoing = self.ensure, self.edges, stack.append, self.outgoing
+        edges, push, pop = self.edges, stack.append, stack.pop
+        add_edge, outgoing = edges.append, self.outgoing
         while stack:
-            node, bits, depth, me, path = stack.pop()
+            node, bits, depth, me, path = pop()
             child_depth = depth + 1
             first = len(edges)
-            for edge, shift, add, segment in _VISIT_ORDER[node.kind]:
-                value = getattr(node, edge.attribute)
-                if not value:  # no node, or no edges or branches
-                    continue
-                if edge.shape == "node":
-                    child_bits = ((bits << shift) | add) & MASK
-                    child_path: Any = (path, segment)
-                    child_id = ensure(value, child_bits, child_depth, child_path)
-                    edges.append((me, child_id, edge.guard, None))
-                    push((value, child_bits, child_depth, child_id, child_path))
-                    continue
-                for index, item in enumerate(value):
-                    # Conditional edges are numbered from 64, fork branches from 0.
-                    if edge.shape == "edges":
-                        child, key, condition = item.to, index, item.condition
-                        child_bits = ((bits << 8) | (64 + index)) & MASK
-                    else:
-                        (key, child), condition = item, None
-                        child_bits = ((bits << 8) | index) & MASK
-                    child_path = edge_path(path, edge, key)
-                    child_id = ensure(child, child_bits, child_depth, child_path)
-                    edges.append((me, child_id, edge.guard, condition))
-                    push((child, child_bits, child_depth, child_id, child_path))
+            if type(node) is StandardNode and not node.conditional_edges:
+                # The usual node, read without the table: what `_VISIT_ORDER["standard"]` gives
+                # for it (failure, then success, with their guards, path bits and segments).
+                failure, success = node.on_failure_node, node.on_success_node
+                if failure is not None:
+                    child_bits = (bits << 1) & MASK
+                    child_path: Any = (path, ".onFailure")
+                    child_id = ensure(failure, child_bits, child_depth, child_path)
+                    add_edge((me, child_id, "OnFailure", None))
+                    push((failure, child_bits, child_depth, child_id, child_path))
+                if success is not None:
+                    child_bits = ((bits << 1) | 1) & MASK
+                    child_path = (path, ".onSuccess")
+                    child_id = ensure(success, child_bits, child_depth, child_path)
+                    add_edge((me, child_id, "OnSuccess", None))
+                    push((success, child_bits, child_depth, child_id, child_path))
+            else:
+                self.expand(node, bits, child_depth, me, path, stack, ensure)
             if len(edges) > first:  # a shared join is popped once per path that reaches it
                 known = outgoing.get(me)
                 if known is None:
@@ -150,6 +177,43 @@ class _Compiler:
                 else:
                     known.extend(edges[first:])
         return entry_ids
+
+    def expand(
+        self,
+        node: INode,
+        bits: int,
+        child_depth: int,
+        me: int,
+        path: Any,
+        stack: list[tuple[INode, int, int, int, Any]],
+        ensure: Callable[[INode, int, int, Any], int],
+    ) -> None:
+        """Add the edges of ``node`` (reached with ``bits``, its id ``me``) in the server's
+        order, and push its children; `run` handles the usual standard node itself."""
+        for attribute, plan in _VISIT_ORDER[node.kind]:
+            value = getattr(node, attribute)
+            if not value:  # no node, or no edges or branches
+                continue
+            shape, guard, shift, add, segment, edge = plan
+            if shape == "node":
+                child_bits = ((bits << shift) | add) & MASK
+                child_path: Any = (path, segment)
+                child_id = ensure(value, child_bits, child_depth, child_path)
+                self.edges.append((me, child_id, guard, None))
+                stack.append((value, child_bits, child_depth, child_id, child_path))
+                continue
+            for index, item in enumerate(value):
+                # Conditional edges are numbered from 64, fork branches from 0.
+                if shape == "edges":
+                    child, key, condition = item.to, index, item.condition
+                    child_bits = ((bits << 8) | (64 + index)) & MASK
+                else:
+                    (key, child), condition = item, None
+                    child_bits = ((bits << 8) | index) & MASK
+                child_path = edge_path(path, edge, key)
+                child_id = ensure(child, child_bits, child_depth, child_path)
+                self.edges.append((me, child_id, guard, condition))
+                stack.append((child, child_bits, child_depth, child_id, child_path))
 
     def dag_hash(self) -> str:
         combined = self.salt_hash
@@ -228,9 +292,8 @@ def check_with_warnings(spec: Spec, found: IssueList) -> tuple[list[Problem], st
         return problems, server
     info = compiler.info  # by raw id, in the order the ids were made (as the DAG's nodes)
     fork_ids = {
-        raw: compiler.fork_id(node.join_node_id or "")  # type: ignore[union-attr]
-        for raw, (node, _) in info.items()
-        if type(node) is not StandardNode
+        raw: compiler.fork_id(info[raw][0].join_node_id or "")  # type: ignore[union-attr]
+        for raw in compiler.controls
     }
     graph_warnings(entry_ids, info, compiler.outgoing, fork_ids, spec.repeat_policy, found)
     return problems, server

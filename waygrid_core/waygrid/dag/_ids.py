@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import xxhash
 
-__all__ = ["MASK", "MAX_DEPTH", "PHI", "hash_chars", "hash_long", "hex_id", "signed"]
+__all__ = ["MASK", "MAX_DEPTH", "PHI", "hash_chars", "hex_id", "signed", "xxh3"]
 
 MAX_DEPTH = 128
 """The server's depth limit: entry points are at depth 0, each edge adds 1."""
 
 MASK = (1 << 64) - 1
 PHI = 0x9E3779B97F4A7C15
-_xxh3 = xxhash.xxh3_64_intdigest
+xxh3 = xxhash.xxh3_64_intdigest
+"""XXH3-64 of bytes, as an unsigned integer (of a JVM long: its 8 bytes, little-endian)."""
 
 
 def hash_chars(text: str) -> int:
     """XXH3-64 of the UTF-16LE code units, as the JVM hashes a String."""
-    return _xxh3(text.encode("utf-16-le", "surrogatepass"))
-
-
-def hash_long(value: int) -> int:
-    """XXH3-64 of a JVM long (8 bytes, little-endian)."""
-    return _xxh3((value & MASK).to_bytes(8, "little"))
+    return xxh3(text.encode("utf-16-le", "surrogatepass"))
 
 
 def signed(value: int) -> int:

@@ -89,7 +89,8 @@ def graph_warnings(
             ``retry_policy`` and ``delivery_strategy`` of the compiled node, and its linked path.
         outgoing: For each node id with edges, its edges in the compiler's order, each
             ``(source id, target id, guard, condition)``.
-        fork_ids: The fork id of each fork and join.
+        fork_ids: The fork id of each fork and join (and of no standard node: this is how
+            the walks here tell the kinds apart without reading the nodes).
         repeat_policy: The spec's repeat policy.
         found: Where the warnings go.
     """
@@ -115,7 +116,7 @@ def graph_warnings(
         )
     if not entry_points:
         return
-    scopes, forks, entries = _branch_scopes(entry_points, graph, outgoing, fork_ids)
+    inside, forks, entries, tally = _branch_scopes(entry_points, graph, outgoing, fork_ids)
     dispatched_as_work: dict[Any, str] = {}
     if graph[entry_points[0]][0].kind != "standard":
         dispatched_as_work[entry_points[0]] = "the entry point"
@@ -125,7 +126,7 @@ def graph_warnings(
         kind = node.kind
         node_edges = outgoing.get(node_id, _NO_EDGES)
         for _, target, guard, _ in node_edges:
-            if graph[target][0].kind == "standard":
+            if target not in fork_ids:  # a standard node
                 continue
             if guard in ("OnFailure", "OnTimeout"):
                 dispatched_as_work.setdefault(target, f"the {guard} target of a node")
@@ -134,9 +135,17 @@ def graph_warnings(
         if len(node_edges) > 1 and kind != "fork":  # one next node is never a conflict
             _successor_issues(node_id, kind, node_edges, warn)
         if kind == "standard":
-            _retry_issue(node_id, node.retry_policy, delays, delays_by_id, warn)
+            policy = node.retry_policy
+            # Each policy object is hashed once (the reader shares one object per distinct
+            # policy; the DAG holds every policy, so no id is reused while this runs).
+            if id(policy) in delays_by_id:
+                finding = delays_by_id[id(policy)]
+            else:
+                finding = delays_by_id[id(policy)] = _retry_finding(policy, delays)
+            if finding is not None:
+                warn("runtime-retry-delay-overflows", node_id, *finding)
             scheduled = not isinstance(node.delivery_strategy, Immediate)
-            if scheduled and node_id in scopes and node_id not in entries:
+            if scheduled and node_id in inside and node_id not in entries:
                 warn(
                     "runtime-scheduled-node-in-branch",
                     node_id,
@@ -144,7 +153,7 @@ def graph_warnings(
                     "reaching the join after it is an error",
                     "schedule the work before the fork, or use Immediate delivery",
                 )
-    _unhandled_in_branches(graph, outgoing, scopes, forks, found, warn)
+    _unhandled_in_branches(graph, forks, tally, found, warn)
     for node_id, why in dispatched_as_work.items():
         warn(
             "runtime-control-node-never-answered",
@@ -183,32 +192,20 @@ def _successor_issues(node: Any, kind: str, edges: Sequence[_Edge], warn: Any) -
         )
 
 
-def _retry_issue(
-    node: Any,
-    policy: RetryPolicy,
-    delays: dict[RetryPolicy, tuple[str, str] | None],
-    delays_by_id: dict[int, tuple[str, str] | None],
-    warn: Any,
-) -> None:
-    """Retry delays the server cannot compute (Backoff overflow) or computes wrapped."""
+def _retry_finding(
+    policy: RetryPolicy, delays: dict[RetryPolicy, tuple[str, str] | None]
+) -> tuple[str, str] | None:
+    """The overflow message and hint of ``policy``, if the server cannot compute its retry
+    delays (Backoff overflow) or computes them wrapped. Equal policies share one check (in
+    ``delays``): a spec with a retry policy on every node costs one check."""
     if isinstance(policy, NoRetryPolicy):
-        return
-    # Each policy object is hashed once (the reader shares one object per distinct policy;
-    # the DAG holds every policy, so no id is reused while this runs), and equal policies
-    # share one check.
-    if id(policy) in delays_by_id:
-        finding = delays_by_id[id(policy)]
-    else:
-        if policy not in delays:
-            delays[policy] = _retry_finding(policy)
-        finding = delays_by_id[id(policy)] = delays[policy]
-    if finding is not None:
-        warn("runtime-retry-delay-overflows", node, *finding)
+        return None
+    if policy not in delays:
+        delays[policy] = _overflow_finding(policy)
+    return delays[policy]
 
 
-def _retry_finding(policy: RetryPolicy) -> tuple[str, str] | None:
-    """The overflow message and hint of ``policy``, if its delays overflow (checked once per
-    distinct policy: a spec with a retry policy on every node costs one check)."""
+def _overflow_finding(policy: RetryPolicy) -> tuple[str, str] | None:
     limit = min(getattr(policy, "max_retries", 0), _MAX_CHECKED_ATTEMPT)
     if isinstance(policy, FibonacciRetryPolicy) and policy.max_retries >= 47:
         return (
@@ -247,59 +244,68 @@ def _branch_scopes(
     graph: dict[Any, tuple[Any, Any]],
     outgoing: Mapping[Any, Sequence[_Edge]],
     fork_ids: Mapping[Any, str | None],
-) -> tuple[dict[Any, _Scope], list[tuple[Any, Any]], set[Any]]:
-    """One walk from the entry points: the innermost fork each node runs in (by node id, only
-    nodes inside a branch before its join), the forks in the order found with the fork that
-    encloses each, and the branches' first nodes (whose delivery the server ignores)."""
-    scopes: dict[Any, _Scope] = {}
+) -> tuple[set[Any], list[tuple[Any, Any]], set[Any], dict[Any, list[Any]]]:
+    """One walk from the entry points: the standard nodes that run inside a fork's branch
+    (before its join), the forks in the order found with the fork that encloses each, the
+    branches' first nodes (whose delivery the server ignores), and the failure tally of each
+    fork's own branches (see `_unhandled_in_branches`).
+
+    Each node is placed by the first path that reaches it, in the order of its edges.
+    """
+    inside: set[Any] = set()
     forks: list[tuple[Any, Any]] = []
     entries: set[Any] = set()
+    # Per fork: [unhandled count, first unhandled, handled count, first handled], counted at
+    # the innermost fork, in walk order.
+    tally: dict[Any, list[Any]] = {}
     seen: set[Any] = set()
     pending: list[tuple[Any, _Scope]] = [(entry, None) for entry in entry_points]
     pending.reverse()
+    push, pop = pending.append, pending.pop
     while pending:
-        node_id, scope = pending.pop()
+        node_id, scope = pop()
         if node_id in seen:
             continue
         seen.add(node_id)
-        kind = graph[node_id][0].kind
-        if kind == "join" and scope is not None and scope[1] == fork_ids[node_id]:
-            scope = scope[2]  # the join closes its fork's branches
-        if scope is not None:
-            scopes[node_id] = scope
-        inner = scope
-        if kind == "fork":
+        node_edges = outgoing.get(node_id, _NO_EDGES)
+        if node_id not in fork_ids:  # a standard node
+            if scope is not None:
+                inside.add(node_id)
+                slot = 0
+                for edge in node_edges:
+                    if edge[2] == "OnFailure":
+                        slot = 2
+                        break
+                counts = tally[scope[0]]
+                counts[slot] += 1
+                if counts[slot + 1] is None:
+                    counts[slot + 1] = node_id
+        elif graph[node_id][0].kind == "fork":
             forks.append((node_id, None if scope is None else scope[0]))
+            tally[node_id] = [0, None, 0, None]
             inner = (node_id, fork_ids[node_id], scope)
-        for _, target, guard, _ in reversed(outgoing.get(node_id, _NO_EDGES)):
-            branch = kind == "fork" and guard == "OnSuccess"
-            if branch:
-                entries.add(target)
-            pending.append((target, inner if branch else scope))
-    return scopes, forks, entries
+            for _, target, guard, _ in reversed(node_edges):
+                branch = guard == "OnSuccess"
+                if branch:
+                    entries.add(target)
+                push((target, inner if branch else scope))
+            continue
+        elif scope is not None and scope[1] == fork_ids[node_id]:  # a join
+            scope = scope[2]  # the join closes its fork's branches
+        for edge in reversed(node_edges):
+            push((edge[1], scope))
+    return inside, forks, entries, tally
 
 
 def _unhandled_in_branches(
     graph: dict[Any, tuple[Any, Any]],
-    outgoing: Mapping[Any, Sequence[_Edge]],
-    scopes: dict[Any, _Scope],
     forks: list[tuple[Any, Any]],
+    tally: dict[Any, list[Any]],
     found: IssueList,
     warn: Any,
 ) -> None:
     """Per fork: failures in its branches (nested forks' included) that never reach its join."""
-    # Per fork: [unhandled count, first unhandled, handled count, first handled], counted at
-    # the innermost fork, then added to each enclosing one (forks are found outer first).
-    tally: dict[Any, list[Any]] = {fork: [0, None, 0, None] for fork, _ in forks}
-    for node_id, scope in scopes.items():  # in walk order
-        if scope is None or graph[node_id][0].kind != "standard":
-            continue
-        counts = tally[scope[0]]
-        handled = any(guard == "OnFailure" for _, _, guard, _ in outgoing.get(node_id, ()))
-        slot = 2 if handled else 0
-        counts[slot] += 1
-        if counts[slot + 1] is None:
-            counts[slot + 1] = node_id
+    # Each fork's own tally is added to each enclosing one (forks are found outer first).
     for fork, parent in reversed(forks):
         if parent is None:
             continue

@@ -19,7 +19,7 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
     problems: list[Problem] = []
     forks: dict[str, list[int]] = {}
     joins: dict[str, list[int]] = {}
-    for raw in self.raw_ids:
+    for raw in self.controls:  # the forks and joins, in the order of `raw_ids`
         node = self.info[raw][0]
         if isinstance(node, ForkNode):
             forks.setdefault(self.fork_id(node.join_node_id or ""), []).append(raw)
@@ -84,7 +84,9 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
                         "add branches, or use a standard node instead of a fork",
                     )
                 )
-    cycle = find_cycle(self, entry_ids)
+    # Each edge goes one depth down from the depth its source was reached at: when no id was
+    # reached at two depths, depths only grow along a path, and no path can come back.
+    cycle = None if self.layered else find_cycle(self, entry_ids)
     if cycle:
         first_path = self.info[cycle[0]][1]
         route = " -> ".join(self.info[raw][0].address for raw in cycle)

@@ -34,9 +34,9 @@ __all__ = ["validate_spec"]
 _ADDRESS = re.compile(r"waygrid://[a-z]+/[a-z0-9-]+")
 _MAX_LABEL = 64
 
-_Context = tuple[str, int, str, Any] | None
+_Context = tuple[str, list[Any], str, Any] | None
 """The forks whose branches enclose a node and are not joined yet, innermost first, linked:
-``(join id, the fork's index in the walk, the branch name, the enclosing context)``."""
+``(join id, the fork's list of never-joined paths, the branch name, the enclosing context)``."""
 
 
 def validate_spec(spec: Spec, *, strict: bool = False) -> list[ValidationIssue]:
@@ -55,20 +55,15 @@ def _warnings(spec: Spec, found: IssueList) -> None:
     def warn(code: str, path: Any, message: str, hint: str | None = None) -> None:
         found.add("warning", code, path, message, hint)
 
-    nodes, unjoined = _walk(spec)
+    checks = _Checks()
+    marked, never_joined = _walk(spec, checks)
     branch_counts: dict[str, int] = {}
-    for node, _ in nodes:
+    for node, _ in marked:  # every fork is marked
         if isinstance(node, ForkNode) and node.join_node_id is not None:
             branch_counts[node.join_node_id] = len(node.branch_nodes)
-    # Specs repeat their addresses and (shared) policies: each distinct one is checked once.
-    address_ok: dict[str, bool] = {}
-    retries_of: dict[int, int | None] = {}
-    for index, (node, path) in enumerate(nodes):
+    for (node, path), ends in zip(marked, never_joined, strict=True):
         address = node.address
-        ok = address_ok.get(address)
-        if ok is None:
-            ok = address_ok[address] = _ADDRESS.fullmatch(address) is not None
-        if not ok:
+        if not checks.address_ok(address):
             warn(
                 "address-format",
                 (path, ".address"),
@@ -83,12 +78,8 @@ def _warnings(spec: Spec, found: IssueList) -> None:
                 (path, ".label"),
                 f"the label has {len(label)} characters; the documented limit is 64",
             )
-        policy = node.retry_policy
-        if id(policy) in retries_of:  # the spec holds every policy, so ids stay unique
-            retries = retries_of[id(policy)]
-        else:
-            retries = retries_of[id(policy)] = getattr(policy, "max_retries", None)
-        if retries is not None and not 1 <= retries <= 100:
+        retries = getattr(node.retry_policy, "max_retries", None)
+        if checks.retries_off(node.retry_policy):
             warn(
                 "max-retries-out-of-range",
                 (path, ".retryPolicy.maxRetries"),
@@ -98,9 +89,6 @@ def _warnings(spec: Spec, found: IssueList) -> None:
             _join_warnings(node, path, branch_counts, warn)
         if isinstance(node, StandardNode) and node.conditional_edges:
             _condition_warnings(node, path, warn)
-        ends = unjoined.get(index)
-        if ends is None:
-            continue
         join_id = node.join_node_id if isinstance(node, ForkNode) else None
         for where, branch in ends:
             warn(
@@ -114,49 +102,116 @@ def _warnings(spec: Spec, found: IssueList) -> None:
             )
 
 
+class _Checks:
+    """The per-node checks that decide whether a node needs a closer look (see `_walk`).
+
+    Specs repeat their addresses and (shared) policies: each distinct one is checked once.
+    """
+
+    def __init__(self) -> None:
+        self.addresses: dict[str, bool] = {}
+        self.policies: dict[int, bool] = {}  # the spec holds every policy, so ids stay unique
+
+    def address_ok(self, address: str) -> bool:
+        ok = self.addresses.get(address)
+        if ok is None:
+            ok = self.addresses[address] = _ADDRESS.fullmatch(address) is not None
+        return ok
+
+    def retries_off(self, policy: object) -> bool:
+        off = self.policies.get(id(policy))
+        if off is None:
+            retries = getattr(policy, "max_retries", None)
+            off = self.policies[id(policy)] = retries is not None and not 1 <= retries <= 100
+        return off
+
+
 def _shown(text: str) -> str:
     return repr(text) if len(text) <= 100 else repr(text[:100]) + f"... ({len(text):,} characters)"
 
 
-def _walk(spec: Spec) -> tuple[list[tuple[INode, Any]], dict[int, list[tuple[Any, str]]]]:
-    """Every node within the server's depth limit with its path, in pre-order, and for each
-    fork (by its index) the paths of its branches that end without reaching its join.
+def _walk(
+    spec: Spec, checks: _Checks | None = None
+) -> tuple[list[tuple[INode, Any]], list[list[Any]]]:
+    """The nodes within the server's depth limit that may need a warning, with their paths, in
+    pre-order; and for each, the paths of its branches that end without reaching its join
+    (for a fork; empty for other nodes), with each branch's name.
+
+    A node is marked when it is a fork or a join, has conditional edges, or fails one of the
+    checks of `_Checks`: `_warnings` then looks closer at the marked nodes only, while the walk
+    itself stays cheap on the common node (standard, plain, well formed).
 
     Deeper nodes are left out: the compiler already reports the spec as too deep. One stack of
     open forks serves every enclosing fork at once: a join closes the innermost open fork with
     its id, and a path that ends reports to the innermost fork still open, which is exactly
     where a walk from each fork in turn would report it.
     """
-    result: list[tuple[INode, Any]] = []
-    unjoined: dict[int, list[tuple[Any, str]]] = {}
+    marked: list[tuple[INode, Any]] = []
+    never_joined: list[list[Any]] = []
     pending: list[tuple[INode, Any, int, _Context]] = [
         (node, ((None, ".entryPoints"), f"[{index}]"), 0, None)
         for index, node in reversed(list(enumerate(spec.entry_points)))
     ]
-    push = pending.append
+    push, pop = pending.append, pending.pop
+    if checks is None:
+        checks = _Checks()
+    addresses, policies = checks.addresses, checks.policies
     while pending:
-        node, path, depth, context = pending.pop()
-        index = len(result)
-        result.append((node, path))
-        if context is not None and isinstance(node, JoinNode) and node.join_node_id == context[0]:
+        node, path, depth, context = pop()
+        kind = node.kind
+        label = node.label_text
+        if (  # the dict lookups answer for addresses and policies checked before
+            kind != "standard"
+            or node.conditional_edges  # type: ignore[union-attr]
+            or (not addresses.get(node.address, False) and not checks.address_ok(node.address))
+            or (label is not None and len(label) > _MAX_LABEL)
+            or (policies.get(id(node.retry_policy), True) and checks.retries_off(node.retry_policy))
+        ):
+            marked.append((node, path))
+            never_joined.append([])
+        if kind == "join" and context is not None and node.join_node_id == context[0]:  # type: ignore[union-attr]
             context = context[3]
-        children = _children(node, path)
         deeper = depth + 1 if depth < MAX_DEPTH else 0
-        if isinstance(node, ForkNode) and node.join_node_id is not None:
+        if kind == "fork" and node.join_node_id is not None:  # type: ignore[union-attr]
             if deeper:
-                join_id, names = node.join_node_id, node.branch_nodes
+                join_id, names = node.join_node_id, node.branch_nodes  # type: ignore[union-attr]
+                ends = never_joined[-1]  # the fork's own list: it was just marked
+                children = _children(node, path)
                 for position in range(len(children) - 1, -1, -1):
                     child, child_path = children[position]
-                    branch = (join_id, index, names[position][0], context)
-                    push((child, child_path, deeper, branch))
+                    push((child, child_path, deeper, (join_id, ends, names[position][0], context)))
             continue
-        if not children:
-            if context is not None and not isinstance(node, ForkNode):
-                unjoined.setdefault(context[1], []).append((path, context[2]))
-        elif deeper:
-            for child, child_path in reversed(children):
-                push((child, child_path, deeper, context))
-    return result, unjoined
+        if not deeper:
+            if context is not None and kind != "fork" and not _children(node, path):
+                context[1].append((path, context[2]))
+            continue
+        if kind == "standard" and not node.conditional_edges:  # type: ignore[union-attr]
+            # The usual node, read without the table: what `_BACKWARDS["standard"]` gives.
+            failure, success = node.on_failure_node, node.on_success_node  # type: ignore[union-attr]
+            if failure is not None:
+                push((failure, (path, ".onFailure"), deeper, context))
+            if success is not None:
+                push((success, (path, ".onSuccess"), deeper, context))
+            elif failure is None and context is not None:
+                context[1].append((path, context[2]))
+            continue
+        before = len(pending)
+        for attribute, shape, segment, edge in _BACKWARDS[kind]:
+            value = getattr(node, attribute)
+            if not value:
+                continue
+            if shape == "node":
+                push((value, (path, segment), deeper, context))
+            elif shape == "edges":
+                for position in range(len(value) - 1, -1, -1):
+                    child_path = edge_path(path, edge, position)
+                    push((value[position].to, child_path, deeper, context))
+            else:
+                for name, child in reversed(value):
+                    push((child, edge_path(path, edge, name), deeper, context))
+        if len(pending) == before and context is not None and kind != "fork":
+            context[1].append((path, context[2]))
+    return marked, never_joined
 
 
 _PLANS = {
@@ -164,6 +219,8 @@ _PLANS = {
     for kind, edges in EDGES.items()
 }
 """`EDGES` with each wire key's path segment made once."""
+_BACKWARDS = {kind: plans[::-1] for kind, plans in _PLANS.items()}
+"""`_PLANS` last edge first: pushed in this order, a node's children are popped in wire order."""
 
 
 def _children(node: INode, path: Any) -> list[tuple[INode, Any]]:
