@@ -96,7 +96,7 @@ def run() -> None:
                 lambda big_text=big_text: json.loads(big_text),
                 lambda big_text=big_text: Spec.from_json(big_text).validate(),
             ],
-            repeat=5 if size < 100_000 else 3,
+            repeat={1_000: 41, 10_000: 9}.get(size, 3),  # short runs need more samples
         )
         row(
             f"{nodes:>7,} nodes: to_json / from_json+validate per node",
