@@ -186,14 +186,12 @@ def _decode(reader: _Reader, value: object) -> Spec:
     ]
     records = _read_tree(reader, pending, reader.parsed)
     # Pass 2 (reverse order): build children before their parents.
-    record = None
+    path: Path = None
     try:
-        for record in reversed(records):
-            slots, slot, make, args, _ = record
+        for slots, slot, make, args, path in reversed(records):  # noqa: B007 (used on failure)
             slots[slot] = make(*args)
     except SpecError as exc:
-        assert record is not None
-        raise reader.fail(record[4], str(exc)) from None
+        raise reader.fail(path, str(exc)) from None
     return Spec(tuple(entry_slots), repeat)
 
 
@@ -204,12 +202,13 @@ _Record = tuple[Any, "int | str", Callable[..., Any], Sequence[Any], Path]
 def _read_tree(reader: _Reader, pending: list[_Task], acyclic: bool) -> list[_Record]:
     """Pass 1 (pre-order, explicit stack): check every object and record how to build it."""
     records: list[_Record] = []
-    append = records.append
+    append, pop = records.append, pending.pop
     if acyclic:
         while pending:
-            read, raw, path, slots, slot = pending.pop()
+            read, raw, path, slots, slot = pop()
             # The parent's record comes before its children's: they are read after it returns.
-            append((slots, slot, *read(reader, raw, path, pending), path))
+            make, args = read(reader, raw, path, pending)
+            append((slots, slot, make, args, path))
         return records
     # A dict from Python code can contain itself: the ids of the objects on the current path
     # find that (each object pushes a marker that takes it off the path once its children are
@@ -226,7 +225,8 @@ def _read_tree(reader: _Reader, pending: list[_Task], acyclic: bool) -> list[_Re
                 raise reader.fail(path, "this object contains itself (a reference cycle)")
             on_path.add(key)
             pending.append((None, key, None, None, 0))  # type: ignore[arg-type]
-        append((slots, slot, *read(reader, raw, path, pending), path))
+        make, args = read(reader, raw, path, pending)
+        append((slots, slot, make, args, path))
     return records
 
 
