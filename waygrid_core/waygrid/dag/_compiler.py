@@ -71,16 +71,16 @@ _SERVER_ERROR = "com.monadial.waygrid.common.domain.algebra.RouteCompilerError: 
 class _Compiler:
     def __init__(self, salt: str) -> None:
         self.salt_hash = hash_chars(salt)
-        self.raw_ids: list[int] = []
-        self.info: dict[int, tuple[INode, Any]] = {}
+        self.info: dict[int, tuple[INode, Any, int]] = {}
+        """Each raw id, in the order made: its first node, that node's path, and the deepest
+        depth the id was reached at."""
         self.edges: list[_RawEdge] = []
         self.outgoing: dict[int, list[_RawEdge]] = {}  # the same edges by source
         self.address_hashes: dict[str, int] = {}
         self.fork_ids: dict[str, str] = {}
         self.controls: list[int] = []  # the forks and joins, in the order made
-        self.depths: dict[int, int] = {}  # the depth each id was first reached at
-        self.layered = True
-        """Whether every id was reached at one depth only (see `structural_problems`)."""
+        self.multi_depth: set[int] = set()
+        """The ids reached at more than one depth (see `structural_problems`)."""
 
     def address_hash(self, address: str) -> int:
         value = self.address_hashes.get(address)
@@ -101,7 +101,7 @@ class _Compiler:
         A closure over the compiler's tables rather than a method: it runs once per node
         occurrence, and reading closed-over variables is cheaper than reading attributes.
         """
-        info, raw_ids, depths, controls = self.info, self.raw_ids, self.depths, self.controls
+        info, controls, multi_depth = self.info, self.controls, self.multi_depth
         salt_hash, known_address_hash = self.salt_hash, self.address_hashes.get
 
         def ensure(node: INode, bits: int, depth: int, path: Any) -> int:
@@ -124,15 +124,15 @@ class _Compiler:
             raw = xxh3(mixed.to_bytes(8, "little"))  # a JVM long: mixed is below 2**64 already
             existing = info.get(raw)
             if existing is None:
-                info[raw] = (node, path)
-                raw_ids.append(raw)
-                depths[raw] = depth
+                info[raw] = (node, path, depth)
                 if not standard:
                     controls.append(raw)
             elif existing[0].address != address:
                 raise CollisionError(existing[0], node, raw, path)
-            elif depths[raw] != depth:  # a fork or join (or, by chance, a standard node)
-                self.layered = False
+            elif existing[2] != depth:  # a fork or join (or, by chance, a standard node)
+                if depth > existing[2]:
+                    info[raw] = (existing[0], existing[1], depth)
+                multi_depth.add(raw)
             return raw
 
         return ensure
@@ -217,16 +217,15 @@ class _Compiler:
 
     def dag_hash(self) -> str:
         combined = self.salt_hash
-        for raw in self.raw_ids:
+        for raw in self.info:
             combined ^= raw
         return hex_id(combined)
 
     def result(self, spec: Spec, entry_ids: list[int], salt: str) -> CompiledDag:
         # Each id is printed once: edges and entry points reuse the node's text.
-        hexes = {raw: hex_id(raw) for raw in self.raw_ids}
-        info, nodes = self.info, []
-        for raw in self.raw_ids:
-            node, path = info[raw]
+        hexes = {raw: hex_id(raw) for raw in self.info}
+        nodes = []
+        for raw, (node, path, _) in self.info.items():
             fork_id = join_id = strategy = timeout = None
             if isinstance(node, (ForkNode, JoinNode)):
                 join_id = node.join_node_id
