@@ -147,35 +147,41 @@ class _Compiler:
             entry_ids.append(ensure(entry, bits, 0, path))
             stack.append((entry, bits, 0, entry_ids[-1], path))
         edges, push, pop = self.edges, stack.append, stack.pop
-        add_edge, outgoing = edges.append, self.outgoing
+        add_edges, outgoing = edges.extend, self.outgoing
         while stack:
             node, bits, depth, me, path = pop()
             child_depth = depth + 1
-            first = len(edges)
             if type(node) is StandardNode and not node.conditional_edges:
                 # The usual node, read without the table: what `_VISIT_ORDER["standard"]` gives
                 # for it (failure, then success, with their guards, path bits and segments).
                 failure, success = node.on_failure_node, node.on_success_node
+                mine: list[_RawEdge] = []
                 if failure is not None:
                     child_bits = (bits << 1) & MASK
                     child_path: Any = (path, ".onFailure")
                     child_id = ensure(failure, child_bits, child_depth, child_path)
-                    add_edge((me, child_id, "OnFailure", None))
+                    mine.append((me, child_id, "OnFailure", None))
                     push((failure, child_bits, child_depth, child_id, child_path))
                 if success is not None:
                     child_bits = ((bits << 1) | 1) & MASK
                     child_path = (path, ".onSuccess")
                     child_id = ensure(success, child_bits, child_depth, child_path)
-                    add_edge((me, child_id, "OnSuccess", None))
+                    mine.append((me, child_id, "OnSuccess", None))
                     push((success, child_bits, child_depth, child_id, child_path))
+                if not mine:
+                    continue
+                add_edges(mine)
             else:
+                first = len(edges)
                 self.expand(node, bits, child_depth, me, path, stack, ensure)
-            if len(edges) > first:  # a shared join is popped once per path that reaches it
-                known = outgoing.get(me)
-                if known is None:
-                    outgoing[me] = edges[first:]
-                else:
-                    known.extend(edges[first:])
+                if len(edges) == first:
+                    continue
+                mine = edges[first:]
+            known = outgoing.get(me)  # a shared join is popped once per path that reaches it
+            if known is None:
+                outgoing[me] = mine
+            else:
+                known.extend(mine)
         return entry_ids
 
     def expand(
