@@ -71,16 +71,16 @@ _SERVER_ERROR = "com.monadial.waygrid.common.domain.algebra.RouteCompilerError: 
 class _Compiler:
     def __init__(self, salt: str) -> None:
         self.salt_hash = hash_chars(salt)
-        self.raw_ids: list[int] = []
-        self.info: dict[int, tuple[INode, Any]] = {}
+        self.info: dict[int, tuple[INode, Any, int]] = {}
+        """Each raw id, in the order made: its first node, that node's path, and the deepest
+        depth the id was reached at."""
         self.edges: list[_RawEdge] = []
         self.outgoing: dict[int, list[_RawEdge]] = {}  # the same edges by source
         self.address_hashes: dict[str, int] = {}
         self.fork_ids: dict[str, str] = {}
         self.controls: list[int] = []  # the forks and joins, in the order made
-        self.depths: dict[int, int] = {}  # the depth each id was first reached at
-        self.layered = True
-        """Whether every id was reached at one depth only (see `structural_problems`)."""
+        self.multi_depth: set[int] = set()
+        """The ids reached at more than one depth (see `structural_problems`)."""
 
     def address_hash(self, address: str) -> int:
         value = self.address_hashes.get(address)
@@ -101,7 +101,7 @@ class _Compiler:
         A closure over the compiler's tables rather than a method: it runs once per node
         occurrence, and reading closed-over variables is cheaper than reading attributes.
         """
-        info, raw_ids, depths, controls = self.info, self.raw_ids, self.depths, self.controls
+        info, controls, multi_depth = self.info, self.controls, self.multi_depth
         salt_hash, known_address_hash = self.salt_hash, self.address_hashes.get
 
         def ensure(node: INode, bits: int, depth: int, path: Any) -> int:
@@ -124,15 +124,15 @@ class _Compiler:
             raw = xxh3(mixed.to_bytes(8, "little"))  # a JVM long: mixed is below 2**64 already
             existing = info.get(raw)
             if existing is None:
-                info[raw] = (node, path)
-                raw_ids.append(raw)
-                depths[raw] = depth
+                info[raw] = (node, path, depth)
                 if not standard:
                     controls.append(raw)
             elif existing[0].address != address:
                 raise CollisionError(existing[0], node, raw, path)
-            elif depths[raw] != depth:  # a fork or join (or, by chance, a standard node)
-                self.layered = False
+            elif existing[2] != depth:  # a fork or join (or, by chance, a standard node)
+                if depth > existing[2]:
+                    info[raw] = (existing[0], existing[1], depth)
+                multi_depth.add(raw)
             return raw
 
         return ensure
@@ -147,35 +147,41 @@ class _Compiler:
             entry_ids.append(ensure(entry, bits, 0, path))
             stack.append((entry, bits, 0, entry_ids[-1], path))
         edges, push, pop = self.edges, stack.append, stack.pop
-        add_edge, outgoing = edges.append, self.outgoing
+        add_edges, outgoing = edges.extend, self.outgoing
         while stack:
             node, bits, depth, me, path = pop()
             child_depth = depth + 1
-            first = len(edges)
             if type(node) is StandardNode and not node.conditional_edges:
                 # The usual node, read without the table: what `_VISIT_ORDER["standard"]` gives
                 # for it (failure, then success, with their guards, path bits and segments).
                 failure, success = node.on_failure_node, node.on_success_node
+                mine: list[_RawEdge] = []
                 if failure is not None:
                     child_bits = (bits << 1) & MASK
                     child_path: Any = (path, ".onFailure")
                     child_id = ensure(failure, child_bits, child_depth, child_path)
-                    add_edge((me, child_id, "OnFailure", None))
+                    mine.append((me, child_id, "OnFailure", None))
                     push((failure, child_bits, child_depth, child_id, child_path))
                 if success is not None:
                     child_bits = ((bits << 1) | 1) & MASK
                     child_path = (path, ".onSuccess")
                     child_id = ensure(success, child_bits, child_depth, child_path)
-                    add_edge((me, child_id, "OnSuccess", None))
+                    mine.append((me, child_id, "OnSuccess", None))
                     push((success, child_bits, child_depth, child_id, child_path))
+                if not mine:
+                    continue
+                add_edges(mine)
             else:
+                first = len(edges)
                 self.expand(node, bits, child_depth, me, path, stack, ensure)
-            if len(edges) > first:  # a shared join is popped once per path that reaches it
-                known = outgoing.get(me)
-                if known is None:
-                    outgoing[me] = edges[first:]
-                else:
-                    known.extend(edges[first:])
+                if len(edges) == first:
+                    continue
+                mine = edges[first:]
+            known = outgoing.get(me)  # a shared join is popped once per path that reaches it
+            if known is None:
+                outgoing[me] = mine
+            else:
+                known.extend(mine)
         return entry_ids
 
     def expand(
@@ -217,16 +223,15 @@ class _Compiler:
 
     def dag_hash(self) -> str:
         combined = self.salt_hash
-        for raw in self.raw_ids:
+        for raw in self.info:
             combined ^= raw
         return hex_id(combined)
 
     def result(self, spec: Spec, entry_ids: list[int], salt: str) -> CompiledDag:
         # Each id is printed once: edges and entry points reuse the node's text.
-        hexes = {raw: hex_id(raw) for raw in self.raw_ids}
-        info, nodes = self.info, []
-        for raw in self.raw_ids:
-            node, path = info[raw]
+        hexes = {raw: hex_id(raw) for raw in self.info}
+        nodes = []
+        for raw, (node, path, _) in self.info.items():
             fork_id = join_id = strategy = timeout = None
             if isinstance(node, (ForkNode, JoinNode)):
                 join_id = node.join_node_id

@@ -75,7 +75,7 @@ def runtime_warnings(compiled: CompiledDag, found: IssueList) -> None:
 
 def graph_warnings(
     entry_points: Sequence[Any],
-    graph: dict[Any, tuple[Any, Any]],
+    graph: dict[Any, tuple[Any, ...]],
     outgoing: Mapping[Any, Sequence[_Edge]],
     fork_ids: Mapping[Any, str | None],
     repeat_policy: RepeatPolicy,
@@ -86,7 +86,8 @@ def graph_warnings(
     Args:
         entry_points: The entry nodes' ids, in spec order (ids may be of any hashable type).
         graph: For each node id, in the compiler's order: a node with the ``kind``,
-            ``retry_policy`` and ``delivery_strategy`` of the compiled node, and its linked path.
+            ``retry_policy`` and ``delivery_strategy`` of the compiled node, its linked path,
+            and possibly more (the compiler's own table is passed as it is).
         outgoing: For each node id with edges, its edges in the compiler's order, each
             ``(source id, target id, guard, condition)``.
         fork_ids: The fork id of each fork and join (and of no standard node: this is how
@@ -122,7 +123,8 @@ def graph_warnings(
         dispatched_as_work[entry_points[0]] = "the entry point"
     delays: dict[RetryPolicy, tuple[str, str] | None] = {}
     delays_by_id: dict[int, tuple[str, str] | None] = {}
-    for node_id, (node, _) in graph.items():
+    for node_id, entry in graph.items():
+        node = entry[0]
         kind = node.kind
         node_edges = outgoing.get(node_id, _NO_EDGES)
         for _, target, guard, _ in node_edges:
@@ -166,7 +168,13 @@ def graph_warnings(
 
 def _successor_issues(node: Any, kind: str, edges: Sequence[_Edge], warn: Any) -> None:
     """Two or more next nodes after a success are an FSM error (`FSM` l.698-832)."""
-    conditions = [condition for _, _, guard, condition in edges if guard == "Conditional"]
+    conditions = []
+    successes = 0
+    for _, _, guard, condition in edges:  # one pass: a node can have many (copied) edges
+        if guard == "OnSuccess":
+            successes += 1
+        elif guard == "Conditional":
+            conditions.append(condition)
     if any(c is not None and has_pointer(c) for c in conditions):
         return  # today's server rejects JSON-pointer conditions before running anything
     true = sum(1 for c in conditions if isinstance(c, Condition) and evaluate(c))
@@ -179,7 +187,6 @@ def _successor_issues(node: Any, kind: str, edges: Sequence[_Edge], warn: Any) -
             "make the conditions exclusive",
         )
         return
-    successes = sum(1 for _, _, guard, _ in edges if guard == "OnSuccess")
     if true == 0 and successes >= 2:
         what = "join's continuation" if kind == "join" else "successor"
         warn(

@@ -11,7 +11,7 @@ from ._problems import Problem
 if TYPE_CHECKING:
     from ._compiler import _Compiler
 
-__all__ = ["find_cycle", "structural_problems"]
+__all__ = ["find_cycle", "may_loop", "structural_problems"]
 
 
 def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
@@ -19,14 +19,14 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
     problems: list[Problem] = []
     forks: dict[str, list[int]] = {}
     joins: dict[str, list[int]] = {}
-    for raw in self.controls:  # the forks and joins, in the order of `raw_ids`
+    for raw in self.controls:  # the forks and joins, in the order made
         node = self.info[raw][0]
         if isinstance(node, ForkNode):
             forks.setdefault(self.fork_id(node.join_node_id or ""), []).append(raw)
         elif isinstance(node, JoinNode):
             joins.setdefault(self.fork_id(node.join_node_id or ""), []).append(raw)
     for fork_id, fork_raws in forks.items():
-        fork_node, fork_path = self.info[fork_raws[0]]
+        fork_node, fork_path, _ = self.info[fork_raws[0]]
         join_id = fork_node.join_node_id  # type: ignore[union-attr]
         found = joins.get(fork_id, [])
         if not found:
@@ -58,7 +58,7 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
         if fork_id in forks:
             continue
         for raw in join_raws:
-            join_node, join_path = self.info[raw]
+            join_node, join_path, _ = self.info[raw]
             problems.append(
                 Problem(
                     "join-without-fork",
@@ -73,7 +73,7 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
         for raw in fork_raws:
             count = sum(1 for edge in self.outgoing.get(raw, ()) if edge[2] == "OnSuccess")
             if count < 2:
-                fork_node, fork_path = self.info[raw]
+                fork_node, fork_path, _ = self.info[raw]
                 problems.append(
                     Problem(
                         "fork-insufficient-branches",
@@ -84,9 +84,7 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
                         "add branches, or use a standard node instead of a fork",
                     )
                 )
-    # Each edge goes one depth down from the depth its source was reached at: when no id was
-    # reached at two depths, depths only grow along a path, and no path can come back.
-    cycle = None if self.layered else find_cycle(self, entry_ids)
+    cycle = find_cycle(self, entry_ids) if may_loop(self) else None
     if cycle:
         first_path = self.info[cycle[0]][1]
         route = " -> ".join(self.info[raw][0].address for raw in cycle)
@@ -101,6 +99,36 @@ def structural_problems(self: _Compiler, entry_ids: list[int]) -> list[Problem]:
             )
         )
     return problems
+
+
+def may_loop(self: _Compiler) -> bool:
+    """False when the compiled graph is sure to be acyclic, proved without the server's DFS.
+
+    Every edge was made from its source reached at some depth, to its target one depth deeper.
+    So along an edge the deepest depth of an id grows, unless the source was also reached
+    deeper than where this edge was made: only an id reached at several depths can have such
+    an edge back up. A cycle needs one of those edges, and a way from its target back to its
+    source: when no such way exists (one walk from all the targets at once), there is no cycle.
+    """
+    info, outgoing = self.info, self.outgoing
+    sources: set[int] = set()
+    pending: list[int] = []
+    for raw in self.multi_depth:
+        deepest = info[raw][2]
+        for _, target, _, _ in outgoing.get(raw, ()):
+            if info[target][2] <= deepest:
+                sources.add(raw)
+                pending.append(target)
+    seen = set(pending)
+    while pending:
+        raw = pending.pop()
+        if raw in sources:
+            return True
+        for _, target, _, _ in outgoing.get(raw, ()):
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return False
 
 
 def find_cycle(self: _Compiler, entry_ids: list[int]) -> list[int] | None:
