@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta, timezone
 
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from waygrid import (
     RetryPolicy,
     Secret,
     Spec,
+    SpecError,
 )
 from waygrid.nodes import INode
 from waygrid.types import JsonValue
@@ -157,3 +159,21 @@ specs = st.builds(
     st.lists(nodes, min_size=1, max_size=3),
     repeats,
 )
+
+
+@st.composite
+def nested_forks(draw: st.DrawFn, *, max_size: int, steps: bool = False) -> Spec:
+    """Forks nested in forks' branches, reusing the join ids "", "j" and "k" (the shapes that
+    give one compiled id several depths, and loops), each fork joined or not at random; with
+    ``steps``, some are the continuation of a standard node."""
+    node: INode = Node.standard("waygrid://p/leaf")
+    for join_id in draw(st.lists(st.sampled_from(["", "j", "k"]), min_size=1, max_size=max_size)):
+        fork = Node.fork("waygrid://s/f").join_id(join_id)
+        fork = fork.branches({"a": node, "b": Node.standard("waygrid://p/b")})
+        node = fork
+        if draw(st.booleans()):
+            with contextlib.suppress(SpecError):  # joined_by refuses some reuses of an id
+                node = fork.joined_by(Node.join("waygrid://s/j").join_id(join_id))
+        if steps and draw(st.booleans()):
+            node = Node.standard("waygrid://p/step").on_success(node)
+    return Spec.single(node)

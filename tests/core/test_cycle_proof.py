@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from waygrid import Node, Spec, SpecError
+from waygrid import Node, Spec
 from waygrid.dag._compiler import _Compiler
 from waygrid.dag._problems import StopError
 from waygrid.dag._structure import find_cycle, may_loop
-from waygrid.nodes import INode
 
-from .strategies import specs
+from .strategies import nested_forks, specs
 
 
 def _agrees(spec: Spec) -> None:
@@ -34,17 +30,24 @@ def test_no_cycle_when_proved_acyclic(spec: Spec) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["", "j", "k"]), min_size=1, max_size=10), st.data())
-def test_forks_nested_in_their_own_continuation(join_ids: list[str], data: st.DataObject) -> None:
+@given(nested_forks(max_size=10, steps=True))
+def test_forks_nested_in_their_own_continuation(spec: Spec) -> None:
     """Forks and joins reused at several depths (the shapes that do loop) agree too."""
-    node: INode = Node.standard("waygrid://p/leaf")
-    for join_id in join_ids:
-        fork = Node.fork("waygrid://s/f").join_id(join_id)
-        fork = fork.branches({"a": node, "b": Node.standard("waygrid://p/b")})
-        node = fork
-        if data.draw(st.booleans()):
-            with contextlib.suppress(SpecError):  # joined_by refuses some reuses of an id
-                node = fork.joined_by(Node.join("waygrid://s/j").join_id(join_id))
-        if data.draw(st.booleans()):
-            node = Node.standard("waygrid://p/step").on_success(node)
-    _agrees(Spec.single(node))
+    _agrees(spec)
+
+
+def test_the_proof_skips_the_search_on_a_tree_and_not_on_a_loop() -> None:
+    """The proof holds where it should (so the DFS is skipped), and flags a real cycle."""
+    from benchmarks.core import wide_spec
+    from tests.core.test_validate import JOIN, A, B, _errors, _fork
+
+    def proof(spec: Spec) -> bool:
+        compiler = _Compiler("test")
+        compiler.run(spec)
+        return may_loop(compiler)
+
+    assert proof(wide_spec(1_000)) is False
+    fork = Node.fork("waygrid://system/waystation").join_id("p").branches({"a": A, "b": B})
+    looping = Spec.single(fork.joined_by(JOIN.on_success(_fork())))  # test_validate's cycle
+    assert any(issue.code == "cycle" for issue in _errors(looping))
+    assert proof(looping) is True

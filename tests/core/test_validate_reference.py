@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from typing import Any
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from waygrid import Node, Spec, SpecError
+from waygrid import Node, Spec
 from waygrid._codec import render_path
 from waygrid.dag._compiler import MAX_DEPTH
 from waygrid.dag._issues import MAX_LISTED
@@ -17,7 +15,7 @@ from waygrid.dag._validate import _children, _walk
 from waygrid.errors import SpecValidationError, ValidationIssue
 from waygrid.nodes import ForkNode, INode, JoinNode
 
-from .strategies import specs
+from .strategies import nested_forks, specs
 
 
 def _reference(spec: Spec) -> Counter[str]:
@@ -64,19 +62,9 @@ def test_branch_never_joins_matches_the_definition(spec: Spec) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["", "j", "k"]), min_size=1, max_size=12), st.data())
-def test_nested_forks_with_shared_join_ids(join_ids: list[str], data: st.DataObject) -> None:
+@given(nested_forks(max_size=12))
+def test_nested_forks_with_shared_join_ids(spec: Spec) -> None:
     """Forks nested in forks, with join ids reused, agree with the definition."""
-    node: INode = Node.standard("waygrid://p/leaf")
-    for join_id in join_ids:
-        join = Node.join("waygrid://s/j").join_id(join_id)
-        fork = Node.fork("waygrid://s/f").join_id(join_id)
-        fork = fork.branches({"a": node, "b": Node.standard("waygrid://p/b")})
-        node = fork
-        if data.draw(st.booleans()):
-            with contextlib.suppress(SpecError):  # joined_by refuses some reuses of an id
-                node = fork.joined_by(join)
-    spec = Spec.single(node)
     assert _never_joins(spec) == _reference(spec)
 
 
