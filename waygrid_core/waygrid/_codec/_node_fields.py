@@ -42,17 +42,14 @@ POLICIES = (
 
 
 def _template(cls: type) -> list[Any]:
-    values = [
+    return [
         None if field.default is dataclasses.MISSING else field.default
         for field in dataclasses.fields(cls)
     ]
-    for field, _wire, _family, default in POLICIES:
-        values[field] = default
-    return values
 
 
 TEMPLATES = {kind: _template(cls) for kind, cls in _CLASSES.items()}
-"""Each kind's field values before reading: the defaults (the policies' as the reader's)."""
+"""Each kind's field values before reading: the defaults (the reader sets the policies)."""
 ADDRESS, RETRY, DELIVERY, PARAMETERS, LABEL = (
     FIELD["standard"][name]
     for name in ("address", "retry_policy", "delivery_strategy", "parameters", "label_text")

@@ -296,17 +296,16 @@ def _read_small(
     reader: _Reader, small: tuple[Any, Any, Any], obj: dict[str, Any], path: Path
 ) -> tuple[Any, Any, Any]:
     """A node's retry policy, delivery strategy and parameters, defaults where absent."""
-    found: list[Any] = []
-    for (_, wire, family, default), raw in zip(POLICIES, small, strict=False):
+    *policies, parameters = small
+    read: list[Any] = []
+    for (_, wire, family, default), raw in zip(POLICIES, policies, strict=True):
         if raw is None:
             if reader.server:
                 reader.require(obj, wire, path)
-            found.append(default)
+            read.append(default)
         else:
-            found.append(reader.wire(raw, family, (path, "." + wire)))
-    parameters = small[2]
-    found.append(() if parameters is None else reader.parameters(parameters, path))
-    return found[0], found[1], found[2]
+            read.append(reader.wire(raw, family, (path, "." + wire)))
+    return read[0], read[1], () if parameters is None else reader.parameters(parameters, path)
 
 
 def _read_conditional_edges(
