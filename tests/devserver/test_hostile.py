@@ -189,7 +189,10 @@ def test_health_answers_while_hostile_bodies_are_decoded(dev_process: DevProcess
     )
     assert [answer.status_code for answer in answers] == [500] * 8
     assert len(latencies) >= 3
-    assert max(latencies) < duration / 4, (max(latencies), duration)
+    # Blocked by the decoding, health would wait about the whole duration. A C scan of one body
+    # holds the GIL for tens of milliseconds, and eight can run back to back, so the bound is
+    # half the duration (a quarter failed once in CI: 0.43 s of 1.31 s).
+    assert max(latencies) < duration / 2, (max(latencies), duration)
 
 
 def test_health_answers_while_big_traversals_are_rendered(dev_process: DevProcess) -> None:
